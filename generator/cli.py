@@ -1,0 +1,191 @@
+"""The command line: thin wrappers over the pipeline. Only typer and the stdlib load at
+import time; jinja2, questionary and cookiecutter load inside the commands that use them."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from generator import __version__
+from generator.errors import SidecarError
+
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None,
+                  help="Scaffold a service's compose.yaml, Kubernetes base and sidecar configs "
+                       "from a catalog of vetted sidecar templates.")
+_state = {"debug": False}
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"sidecar-new {__version__}")
+        raise typer.Exit()
+
+
+@app.callback(invoke_without_command=True)
+def root(ctx: typer.Context,
+         version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                      help="Print the version and exit."),
+         debug: bool = typer.Option(False, "--debug", help="Show tracebacks instead of one-line errors.")) -> None:
+    """Without a command: the wizard (same as `sidecar-new new`)."""
+    _state["debug"] = debug
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(new)
+
+
+@app.command()
+def new(
+    answers: Optional[Path] = typer.Option(None, "--answers", help="Answers file (YAML); a recorded .sidecar-new.yaml replays."),
+    name: Optional[str] = typer.Option(None, "--name", help="App name (DNS-1123 label)."),
+    image: Optional[str] = typer.Option(None, "--image", help="App image, pinned: tag and/or @sha256 digest."),
+    port: Optional[int] = typer.Option(None, "--port", help="Port the app listens on [default: 8080]."),
+    health_path: Optional[str] = typer.Option(None, "--health-path", help="App health endpoint [default: /healthz]."),
+    sidecars: Optional[List[str]] = typer.Option(None, "--with", help="Add a sidecar from the catalog (repeatable)."),
+    target: Optional[str] = typer.Option(None, "--target", help="compose, kubernetes or both [default: both]."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Output folder [default: ./<app name>]."),
+    catalog: Optional[str] = typer.Option(None, "--catalog", help="Catalog folder [default: built-in]."),
+    no_input: bool = typer.Option(False, "--no-input", help="Never prompt: defaults for what is missing."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="List the files that would be written; write nothing."),
+    show_diff: bool = typer.Option(False, "--diff", help="Show what would change in the output folder; write nothing."),
+    force: bool = typer.Option(False, "--force", help="Replace generated files in an existing output folder."),
+    allow_unpinned: bool = typer.Option(False, "--allow-unpinned", help="Accept an untagged or :latest app image."),
+) -> None:
+    """Render an app and its sidecars into compose.yaml, k8s/ and config/."""
+    with _errors():
+        from generator.answers import apply_flags, load_answers
+        from generator.pipeline import build
+        from generator.spec import parse_spec
+
+        loaded = _load_catalog(catalog)
+        raw = apply_flags(load_answers(answers), name=name, image=image, port=port,
+                          health_path=health_path, sidecars=sidecars, target=target)
+        interactive = not no_input and sys.stdin.isatty()
+        if interactive:
+            from generator.prompts import run_wizard
+
+            raw = run_wizard(raw, loaded)
+        elif not no_input and answers is None and not (name and image):
+            from generator.errors import SpecError
+
+            raise SpecError("stdin is not a terminal, so there is no wizard: pass --answers FILE, "
+                            "or --no-input with --name and --image")
+        spec = parse_spec(raw, loaded, allow_unpinned=allow_unpinned)
+        files = build(spec, loaded)
+        dest = output or Path(spec.app.name)
+        if dry_run or show_diff:
+            _preview(files, dest, show_diff)
+            return
+        from generator.writer import write
+
+        result = write(files, dest, force=force)
+        _report(files, dest, result, spec.targets)
+
+
+@app.command("list")
+def list_templates(catalog: Optional[str] = typer.Option(None, "--catalog", help="Catalog folder [default: built-in].")) -> None:
+    """The catalog: name, capability, image and summary of each template."""
+    with _errors():
+        loaded = _load_catalog(catalog)
+        rows = [("NAME", "CAPABILITY", "IMAGE", "SUMMARY")]
+        rows += [(t.name, t.capability, t.image, t.summary) for t in loaded.templates]
+        widths = [max(len(row[i]) for row in rows) for i in range(3)]
+        typer.echo(f"catalog {loaded.name} {loaded.version} ({loaded.source})")
+        for row in rows:
+            typer.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[3])
+
+
+@app.command()
+def show(template_name: str = typer.Argument(..., metavar="NAME"),
+         catalog: Optional[str] = typer.Option(None, "--catalog", help="Catalog folder [default: built-in].")) -> None:
+    """One template: parameters, ports, volumes, probes and resources."""
+    with _errors():
+        from generator.describe import describe_template
+
+        typer.echo(describe_template(_load_catalog(catalog).get(template_name)), nl=False)
+
+
+@app.command()
+def check(folder: Path = typer.Argument(..., metavar="DIR")) -> None:
+    """Validate generated output with the real tools (docker-compose, kubectl kustomize,
+    kubernetes-validate, Envoy's v3 API) and sidecar-new's own rules."""
+    with _errors():
+        from generator.check import check_folder
+        from generator.errors import CheckError
+
+        problems = check_folder(folder)
+        for problem in problems:
+            typer.echo(problem, err=True)
+        if problems:
+            raise CheckError(f"{folder}: {len(problems)} problem(s)")
+        typer.echo(f"{folder}: ok")
+
+
+def _load_catalog(source: Optional[str]):
+    from generator.catalog import load_catalog
+
+    if source is None:
+        return load_catalog()
+    path = Path(source)
+    if not path.is_dir():
+        from generator.errors import CatalogError
+
+        raise CatalogError(f"--catalog: {source} is not a catalog folder")
+    return load_catalog(path, source=str(path.resolve()))
+
+
+def _preview(files, dest: Path, show_diff: bool) -> None:
+    if show_diff:
+        from generator.writer import diff
+
+        typer.echo(diff(files, dest) or f"{dest}: no changes", nl=False)
+        return
+    for path, data in files.items():
+        typer.echo(f"{dest / path}  ({len(data)} bytes)")
+    typer.echo(f"dry run: {len(files)} files, nothing written")
+
+
+def _report(files, dest: Path, result, targets) -> None:
+    typer.echo(f"wrote {len(files)} files to {dest}/")
+    for path in files:
+        typer.echo(f"  {path}")
+    if result.edited:
+        typer.echo("replaced files you had edited: " + ", ".join(result.edited))
+    if result.kept:
+        typer.echo(f"kept {len(result.kept)} file(s) sidecar-new did not write")
+    typer.echo("next:")
+    if "compose" in targets:
+        typer.echo(f"  cd {dest} && docker compose up -d")
+    if "kubernetes" in targets:
+        typer.echo(f"  kubectl apply -k {dest}/k8s/")
+
+
+class _errors:
+    """One line and an exit code for our errors and Ctrl-C; tracebacks only with --debug."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind, exc, tb) -> bool:
+        if exc is None or _state["debug"]:
+            return False
+        if isinstance(exc, (KeyboardInterrupt, EOFError)):
+            typer.echo("\naborted, nothing written", err=True)
+            raise typer.Exit(130)
+        if isinstance(exc, SidecarError):
+            typer.echo(f"error: {exc.message}", err=True)
+            raise typer.Exit(exc.exit_code)
+        return False
+
+
+def main() -> None:
+    try:
+        code = app(standalone_mode=False)
+    except (typer.Abort, KeyboardInterrupt):
+        typer.echo("\naborted, nothing written", err=True)
+        code = 130
+    except typer.TyperException as exc:  # usage errors: exit 1 as documented, not click's 2
+        exc.show()
+        code = 1
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,1 @@
+"""Emitters: pure functions from a Pod to files (compose, Kubernetes, README)."""

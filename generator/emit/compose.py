@@ -1,0 +1,113 @@
+"""Compose emitter: compose.yaml from a Pod, sidecars sharing the app's network namespace."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from generator.fileset import FileSet
+from generator.pod import APP_USER, Container, Mount, Pod, Probe
+from generator.yamlio import dump
+
+_UNITS = {"Ki": "k", "Mi": "m", "Gi": "g"}  # Docker's k/m/g are binary units
+
+
+def emit_compose(pod: Pod) -> FileSet:
+    services = {pod.app.name: _app_service(pod)}
+    for sidecar in pod.sidecars:
+        services[sidecar.name] = _sidecar_service(pod, sidecar)
+    document = {"name": pod.name, "services": services,
+                "volumes": {v.name: _scratch_volume(v.size) for v in pod.volumes if v.config_of is None}}
+    return {"compose.yaml": dump(document).encode()}
+
+
+def _app_service(pod: Pod) -> dict[str, Any]:
+    service = _hardened(pod, pod.app)
+    # Sidecars join this network namespace, so every published port is declared here.
+    # Only the way in: publishing the app's port beside a proxy would bypass the proxy.
+    service["ports"] = [_published(p.number, p.protocol) for p in pod.public_ports]
+    if pod.app.compose_healthcheck:
+        service["healthcheck"] = _healthcheck(pod.app.compose_healthcheck, pod.app.readiness,
+                                              pod.app.startup)
+    return service
+
+
+def _sidecar_service(pod: Pod, sidecar: Container) -> dict[str, Any]:
+    service = _hardened(pod, sidecar)
+    service["network_mode"] = f"service:{pod.app.name}"
+    condition = "service_healthy" if pod.app.compose_healthcheck else "service_started"
+    # restart: a restarted app gets a new network namespace; joined sidecars must follow it
+    # (docker/compose#10263).
+    service["depends_on"] = {pod.app.name: {"condition": condition, "restart": True}}
+    if sidecar.compose_healthcheck:
+        service["healthcheck"] = _healthcheck(sidecar.compose_healthcheck, sidecar.readiness,
+                                              sidecar.startup)
+    return service
+
+
+def _hardened(pod: Pod, container: Container) -> dict[str, Any]:
+    service: dict[str, Any] = {"image": container.image}
+    if container.command:
+        service["entrypoint"] = list(container.command)
+    if container.args:
+        service["command"] = list(container.args)
+    if container.env:
+        service["environment"] = dict(container.env)
+    service.update({
+        "user": f"{container.run_as}:{APP_USER}",
+        "read_only": True,
+        "cap_drop": ["ALL"],
+        "security_opt": ["no-new-privileges:true"],
+        "restart": "unless-stopped",
+        "stop_grace_period": f"{10 + container.pre_stop_sleep}s",
+    })
+    config_of = {v.name: v.config_of for v in pod.volumes if v.config_of}
+    service["volumes"] = [_mount(m, config_of) for m in container.mounts]
+    limits, requests = dict(container.limits), dict(container.requests)
+    service["deploy"] = {"resources": {
+        "limits": {"cpus": _cpus(limits["cpu"]), "memory": _memory(limits["memory"])},
+        "reservations": {"cpus": _cpus(requests["cpu"]), "memory": _memory(requests["memory"])},
+    }}
+    return service
+
+
+def _mount(mount: Mount, config_of: dict[str, str]) -> dict[str, Any]:
+    if mount.volume in config_of:
+        # Config files are bind-mounted from config/<sidecar>/ beside compose.yaml.
+        return {"type": "bind", "source": f"./config/{config_of[mount.volume]}",
+                "target": mount.path, "read_only": True}
+    entry: dict[str, Any] = {"type": "volume", "source": mount.volume, "target": mount.path}
+    if mount.read_only:
+        entry["read_only"] = True
+    return entry
+
+
+def _scratch_volume(size: str) -> dict[str, Any]:
+    # tmpfs, like an emptyDir: sized, owned by the shared group, gone with the stack.
+    return {"driver": "local", "driver_opts": {
+        "type": "tmpfs", "device": "tmpfs", "o": f"size={_memory(size)},uid={APP_USER},gid={APP_USER},mode=0770"}}
+
+
+def _healthcheck(command: tuple[str, ...], readiness: Probe | None, startup: Probe | None) -> dict[str, Any]:
+    probe = readiness or Probe(port=0)
+    check: dict[str, Any] = {"test": ["CMD", *command], "interval": f"{probe.period}s",
+                             "timeout": f"{probe.timeout}s", "retries": probe.failures}
+    if startup:
+        check["start_period"] = f"{startup.period * startup.failures}s"
+    return check
+
+
+def _published(number: int, protocol: str) -> str:
+    return f"{number}:{number}" + ("/udp" if protocol == "UDP" else "")
+
+
+def _cpus(quantity: str) -> str:
+    value = float(quantity[:-1]) / 1000 if quantity.endswith("m") else float(quantity)
+    return f"{value:g}"
+
+
+def _memory(quantity: str) -> str:
+    match = re.fullmatch(r"([0-9]+)(Ki|Mi|Gi)?", quantity)
+    if not match:
+        raise ValueError(f"memory quantity {quantity!r} has no Compose equivalent")
+    return match[1] + _UNITS.get(match[2] or "", "")

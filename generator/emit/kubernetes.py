@@ -1,0 +1,149 @@
+"""Kubernetes emitter: a kustomize base (one kind a file) from a Pod."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from generator.emit.containers import container_spec
+from generator.fileset import FileSet
+from generator.pod import APP_USER, Pod
+from generator.yamlio import dump, dump_all
+
+CHECKSUM_ANNOTATION = "sidecar-new.dev/config-checksum"
+
+
+def labels(pod: Pod) -> dict[str, str]:
+    return {**selector(pod), "app.kubernetes.io/component": "server",
+            "app.kubernetes.io/managed-by": "sidecar-new"}
+
+
+def selector(pod: Pod) -> dict[str, str]:
+    return {"app.kubernetes.io/name": pod.name, "app.kubernetes.io/instance": pod.name}
+
+
+def emit_kubernetes(pod: Pod) -> FileSet:
+    documents = {
+        "k8s/serviceaccount.yaml": [_service_account(pod)],
+        "k8s/configmaps.yaml": _config_maps(pod),
+        "k8s/deployment.yaml": [_deployment(pod)],
+        "k8s/service.yaml": [_service(pod)] if pod.public_ports else [],
+        "k8s/networkpolicy.yaml": [_network_policy(pod)],
+        "k8s/poddisruptionbudget.yaml": [_disruption_budget(pod)],
+    }
+    files = {path: dump_all(docs).encode() for path, docs in documents.items() if docs}
+    kustomization: dict[str, Any] = {"apiVersion": "kustomize.config.k8s.io/v1beta1",
+                                     "kind": "Kustomization"}
+    if pod.namespace:
+        kustomization["namespace"] = pod.namespace
+    kustomization["resources"] = [path.removeprefix("k8s/") for path in files]
+    files["k8s/kustomization.yaml"] = dump(kustomization).encode()
+    return files
+
+
+def _metadata(pod: Pod, name: str | None = None) -> dict[str, Any]:
+    return {"name": name or pod.name, "labels": labels(pod)}
+
+
+def _service_account(pod: Pod) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": _metadata(pod),
+            "automountServiceAccountToken": False}
+
+
+def config_map_name(pod: Pod, sidecar: str) -> str:
+    return f"{pod.name}-{sidecar}-config"
+
+
+def config_key(path: str) -> str:
+    return path.replace("/", "__")  # ConfigMap keys cannot hold '/'
+
+
+def _config_maps(pod: Pod) -> list[dict[str, Any]]:
+    maps = []
+    for sidecar in dict.fromkeys(f.sidecar for f in pod.config_files):
+        data = {config_key(f.path): f.text for f in pod.config_files if f.sidecar == sidecar}
+        maps.append({"apiVersion": "v1", "kind": "ConfigMap",
+                     "metadata": _metadata(pod, config_map_name(pod, sidecar)), "data": data})
+    return maps
+
+
+def config_checksum(pod: Pod) -> str:
+    digest = hashlib.sha256()
+    for file in pod.config_files:
+        digest.update(f"{file.sidecar}/{file.path}\0{file.text}\0".encode())
+    return digest.hexdigest()
+
+
+def _volume(pod: Pod, volume) -> dict[str, Any]:
+    if volume.config_of is None:
+        return {"name": volume.name, "emptyDir": {"sizeLimit": volume.size}}
+    items = [{"key": config_key(f.path), "path": f.path}
+             for f in pod.config_files if f.sidecar == volume.config_of]
+    source: dict[str, Any] = {"name": config_map_name(pod, volume.config_of)}
+    if any("/" in item["path"] for item in items):
+        source["items"] = items
+    return {"name": volume.name, "configMap": source}
+
+
+def _annotations(pod: Pod) -> dict[str, str]:
+    annotations = {CHECKSUM_ANNOTATION: config_checksum(pod)}
+    scraped = next((p for c in pod.containers for p in c.ports if p.scrape_path), None)
+    if scraped:  # the common prometheus.io convention can name one port per pod
+        annotations.update({"prometheus.io/scrape": "true", "prometheus.io/port": str(scraped.number),
+                            "prometheus.io/path": scraped.scrape_path})
+    return annotations
+
+
+def _deployment(pod: Pod) -> dict[str, Any]:
+    sidecars = [container_spec(c, pod, native_sidecar=pod.native_sidecars) for c in pod.sidecars]
+    template_spec: dict[str, Any] = {
+        "serviceAccountName": pod.name,
+        "automountServiceAccountToken": False,
+        "enableServiceLinks": False,
+        "securityContext": {"runAsNonRoot": True, "runAsUser": APP_USER, "runAsGroup": APP_USER,
+                            "fsGroup": APP_USER, "seccompProfile": {"type": "RuntimeDefault"}},
+        "terminationGracePeriodSeconds": pod.termination_grace,
+    }
+    if pod.native_sidecars and sidecars:
+        template_spec["initContainers"] = sidecars
+    template_spec["containers"] = [container_spec(pod.app, pod, native_sidecar=False)]
+    if not pod.native_sidecars:
+        template_spec["containers"] += sidecars
+    template_spec["volumes"] = [_volume(pod, v) for v in pod.volumes]
+    return {
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": _metadata(pod),
+        "spec": {
+            "replicas": pod.replicas,
+            "revisionHistoryLimit": 5,
+            "selector": {"matchLabels": selector(pod)},
+            # Surge first: a rollout never drops below the wanted number of ready pods.
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
+            "template": {"metadata": {"labels": labels(pod), "annotations": _annotations(pod)},
+                         "spec": template_spec},
+        },
+    }
+
+
+def _service(pod: Pod) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1", "kind": "Service", "metadata": _metadata(pod),
+        "spec": {"type": "ClusterIP", "selector": selector(pod),
+                 "ports": [{"name": p.name, "port": p.number, "targetPort": p.number,
+                            "protocol": p.protocol} for p in pod.public_ports]},
+    }
+
+
+def _network_policy(pod: Pod) -> dict[str, Any]:
+    # Only the way in (public ports) and metrics scraping; admin and app ports stay closed.
+    allowed = [p for c in pod.containers for p in c.ports if p.public or p.scrape_path]
+    spec: dict[str, Any] = {"podSelector": {"matchLabels": selector(pod)}, "policyTypes": ["Ingress"]}
+    spec["ingress"] = ([{"ports": [{"port": p.number, "protocol": p.protocol} for p in allowed]}]
+                       if allowed else [])
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": _metadata(pod),
+            "spec": spec}
+
+
+def _disruption_budget(pod: Pod) -> dict[str, Any]:
+    # maxUnavailable rather than minAvailable: a single replica must not block node drains.
+    return {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": _metadata(pod),
+            "spec": {"maxUnavailable": 1, "selector": {"matchLabels": selector(pod)}}}

@@ -1,0 +1,45 @@
+"""The one pure pipeline: Spec + Catalog -> Pod -> emitters -> FileSet. No prompts, no I/O."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from generator import __version__
+from generator.catalog import Catalog
+from generator.emit.compose import emit_compose
+from generator.emit.kubernetes import emit_kubernetes
+from generator.emit.readme import emit_readme
+from generator.fileset import FileSet, merge
+from generator.pod import Pod, build_pod
+from generator.spec import Spec, to_answers
+from generator.yamlio import dump
+
+RECORD = ".sidecar-new.yaml"
+
+
+def build(spec: Spec, catalog: Catalog) -> FileSet:
+    pod = build_pod(spec, catalog)
+    parts = [emit_config_files(pod), emit_readme(pod, spec.targets, f"{catalog.name} {catalog.version}")]
+    if "compose" in spec.targets:
+        parts.append(emit_compose(pod))
+    if "kubernetes" in spec.targets:
+        parts.append(emit_kubernetes(pod))
+    files = merge(*parts)
+    return merge(files, {RECORD: dump(record(spec, catalog, files)).encode()})
+
+
+def emit_config_files(pod: Pod) -> FileSet:
+    return {f"config/{f.sidecar}/{f.path}": f.text.encode() for f in pod.config_files}
+
+
+def record(spec: Spec, catalog: Catalog, files: FileSet) -> dict[str, Any]:
+    """The answers used, where the templates came from, and a hash of each generated file
+    (so a re-run can tell a file the user edited from one it may replace)."""
+    return {
+        **to_answers(spec),
+        "generated_by": {"tool": "sidecar-new", "version": __version__,
+                         "catalog": {"name": catalog.name, "version": catalog.version,
+                                     "source": catalog.source}},
+        "files": {path: hashlib.sha256(data).hexdigest() for path, data in files.items()},
+    }

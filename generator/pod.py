@@ -1,0 +1,238 @@
+"""Pod: the target-neutral model of the app and its sidecars, built from a Spec and a Catalog.
+
+Emitters read only this model, so Compose and Kubernetes agree on names, ports,
+volumes, probes, resources and users by construction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from generator import rules
+from generator.catalog import Catalog, Template
+from generator.errors import CatalogError
+from generator.fileset import is_safe_relative
+from generator.render import expand, render_file
+from generator.spec import App, SidecarChoice, Spec, template_context
+
+APP_USER = 10001  # uid/gid >= 10000 keeps clear of host users (checkov CKV_K8S_40)
+APP_LOGS = "app-logs"
+# Native sidecars start in list order: the log shipper first so it sees the app's first
+# lines, the proxy last so everything behind it is up when it starts taking traffic.
+_START_ORDER = {"logging": 0, "metrics": 1, "proxy": 3}
+
+
+@dataclass(frozen=True, slots=True)
+class Port:
+    name: str
+    number: int
+    protocol: str = "TCP"
+    public: bool = False  # in the Service, the NetworkPolicy and published by Compose
+    scrape_path: str | None = None  # Prometheus scrapes it here: allowed by the NetworkPolicy
+
+
+@dataclass(frozen=True, slots=True)
+class Probe:
+    port: int
+    path: str | None = None  # None: a TCP check
+    period: int = 10
+    timeout: int = 2
+    failures: int = 3
+    initial_delay: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Mount:
+    volume: str
+    path: str
+    read_only: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Volume:
+    name: str
+    size: str = "64Mi"  # emptyDir sizeLimit / tmpfs size
+    config_of: str | None = None  # a sidecar's config files instead of scratch space
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigFile:
+    sidecar: str
+    path: str  # relative to the sidecar's config_dir
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Container:
+    name: str
+    image: str
+    capability: str
+    run_as: int
+    ports: tuple[Port, ...]
+    mounts: tuple[Mount, ...]
+    startup: Probe | None
+    readiness: Probe | None
+    liveness: Probe | None
+    requests: tuple[tuple[str, str], ...]
+    limits: tuple[tuple[str, str], ...]
+    command: tuple[str, ...] = ()
+    args: tuple[str, ...] = ()
+    env: tuple[tuple[str, str], ...] = ()
+    compose_healthcheck: tuple[str, ...] = ()  # exec form, only with a command in the image
+    pre_stop_sleep: int = 0
+    config_dir: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Pod:
+    name: str
+    namespace: str | None
+    replicas: int
+    kubernetes_version: str
+    native_sidecars: bool
+    prestop_sleep_supported: bool
+    app: Container
+    sidecars: tuple[Container, ...]
+    volumes: tuple[Volume, ...]
+    config_files: tuple[ConfigFile, ...]
+    metrics_path: str | None
+    termination_grace: int
+
+    @property
+    def containers(self) -> tuple[Container, ...]:
+        return (self.app, *self.sidecars)
+
+    @property
+    def public_ports(self) -> tuple[Port, ...]:
+        return tuple(p for c in self.containers for p in c.ports if p.public)
+
+
+def build_pod(spec: Spec, catalog: Catalog) -> Pod:
+    version = rules.version_tuple(spec.kubernetes_version)
+    chosen = sorted(spec.sidecars, key=lambda c: _START_ORDER.get(catalog.get(c.name).capability, 2))
+    sidecars, volumes, files = [], [], []
+    for choice in chosen:
+        container, own_volumes, own_files = _build_sidecar(catalog.get(choice.name), choice, spec.app)
+        sidecars.append(container)
+        volumes += own_volumes
+        files += own_files
+    fronted = any(catalog.get(c.name).definition.get("fronts_app") for c in spec.sidecars)
+    app_env = [pair for c in chosen for pair in _app_env(catalog.get(c.name), c, spec.app)]
+    app, app_volumes = _build_app(spec.app, fronted, app_env)
+    all_volumes = (*app_volumes, *volumes)
+    _check_mounts((app, *sidecars), {v.name for v in all_volumes})
+    _check_port_names((app, *sidecars))
+    longest_sleep = max(c.pre_stop_sleep for c in (app, *sidecars))
+    return Pod(
+        name=spec.app.name, namespace=spec.namespace, replicas=spec.app.replicas,
+        kubernetes_version=spec.kubernetes_version,
+        native_sidecars=version >= rules.NATIVE_SIDECARS_FROM,
+        prestop_sleep_supported=version >= rules.PRESTOP_SLEEP_FROM,
+        app=app, sidecars=tuple(sidecars), volumes=all_volumes, config_files=tuple(files),
+        metrics_path=spec.app.metrics_path, termination_grace=30 + longest_sleep,
+    )
+
+
+def _build_app(app: App, fronted: bool, env: list[tuple[str, str]]) -> tuple[Container, list[Volume]]:
+    health = app.health_path
+    volumes = [Volume("tmp", "64Mi")]
+    mounts = [Mount("tmp", "/tmp")]
+    if app.log_dir:
+        volumes.append(Volume(APP_LOGS, "256Mi"))
+        mounts.append(Mount(APP_LOGS, app.log_dir))
+    container = Container(
+        name=app.name, image=app.image, capability="app", run_as=APP_USER,
+        # Behind a proxy the app is reached over localhost only; the proxy is the way in.
+        ports=(Port("http", app.port, public=not fronted, scrape_path=app.metrics_path),),
+        mounts=tuple(mounts),
+        # Up to 60 s to start, then readiness gates traffic and liveness restarts a hung app.
+        startup=Probe(app.port, health, period=2, failures=30),
+        readiness=Probe(app.port, health, period=5),
+        liveness=Probe(app.port, health, period=10),
+        requests=(("cpu", "100m"), ("memory", "128Mi"), ("ephemeral-storage", "64Mi")),
+        limits=(("cpu", "500m"), ("memory", "512Mi"), ("ephemeral-storage", "256Mi")),
+        env=tuple(env), compose_healthcheck=app.health_command,
+        # Endpoints are removed asynchronously; keep serving until they are gone.
+        pre_stop_sleep=5,
+    )
+    return container, volumes
+
+
+def _build_sidecar(template: Template, choice: SidecarChoice, app: App
+                   ) -> tuple[Container, list[Volume], list[ConfigFile]]:
+    context = template_context(app, choice.values)
+    where = f"{template.folder}/sidecar.yaml"
+    d = expand(dict(template.definition), context, where)
+    try:
+        volumes = [Volume(f"{template.name}-{v['name']}", str(v.get("size", "64Mi")))
+                   for v in d.get("volumes") or []]
+        mounts = [Mount(f"{template.name}-{v['name']}", v["path"]) for v in d.get("volumes") or []]
+        mounts += [Mount(m["volume"], m["path"], bool(m.get("read_only", False)))
+                   for m in d.get("mounts") or []]
+        files = [ConfigFile(template.name, name.removesuffix(".j2"),
+                            render_file(name, text, context, f"{template.folder}/files/{name}"))
+                 for name, text in template.files]
+        config_dir = d.get("config_dir")
+        if files:
+            if not config_dir:
+                raise CatalogError(f"{where}: config_dir: is required when files/ has files")
+            volumes.append(Volume(f"{template.name}-config", config_of=template.name))
+            mounts.append(Mount(f"{template.name}-config", config_dir, read_only=True))
+        for file in files:
+            if not is_safe_relative(file.path):
+                raise CatalogError(f"{template.folder}/files/{file.path}: unsafe file name")
+        probes = d.get("probes") or {}
+        resources = d["resources"]
+        container = Container(
+            name=template.name, image=template.image, capability=template.capability,
+            run_as=int(d.get("run_as", APP_USER)),
+            ports=tuple(Port(p["name"], int(p["port"]), p.get("protocol", "TCP"),
+                             bool(p.get("public", False)), p.get("scrape_path"))
+                        for p in d["ports"]),
+            mounts=tuple(mounts),
+            startup=_probe(probes.get("startup")), readiness=_probe(probes.get("readiness")),
+            liveness=_probe(probes.get("liveness")),
+            requests=tuple((k, str(v)) for k, v in resources["requests"].items()),
+            limits=tuple((k, str(v)) for k, v in resources["limits"].items()),
+            command=tuple(map(str, d.get("command") or ())), args=tuple(map(str, d.get("args") or ())),
+            env=tuple((k, str(v)) for k, v in (d.get("env") or {}).items()),
+            compose_healthcheck=tuple(map(str, d.get("compose_healthcheck") or ())),
+            pre_stop_sleep=int(d.get("pre_stop_sleep", 0)), config_dir=config_dir,
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise CatalogError(f"{where}: malformed definition ({type(exc).__name__}: {exc})") from None
+    return container, volumes, files
+
+
+def _probe(raw: Any) -> Probe | None:
+    if not raw:
+        return None
+    return Probe(port=int(raw["port"]), path=raw.get("path"), period=int(raw.get("period", 10)),
+                 timeout=int(raw.get("timeout", 2)), failures=int(raw.get("failures", 3)),
+                 initial_delay=int(raw.get("initial_delay", 0)))
+
+
+def _app_env(template: Template, choice: SidecarChoice, app: App) -> list[tuple[str, str]]:
+    raw = expand(dict(template.definition.get("app_env") or {}), template_context(app, choice.values),
+                 f"{template.folder}/sidecar.yaml: app_env")
+    return [(str(k), str(v)) for k, v in raw.items()]
+
+
+def _check_mounts(containers: tuple[Container, ...], volume_names: set[str]) -> None:
+    for container in containers:
+        for mount in container.mounts:
+            if mount.volume not in volume_names:
+                raise CatalogError(f"template {container.name!r}: mounts unknown volume "
+                                   f"{mount.volume!r} (known: {', '.join(sorted(volume_names))})")
+
+
+def _check_port_names(containers: tuple[Container, ...]) -> None:
+    seen: set[str] = set()
+    for container in containers:
+        for port in container.ports:
+            # Kubernetes: an IANA_SVC_NAME, unique in the pod.
+            if len(port.name) > 15 or not rules.is_port_name(port.name) or port.name in seen:
+                raise CatalogError(f"template {container.name!r}: port name {port.name!r} must be "
+                                   "unique in the pod, at most 15 characters, [a-z0-9-]")
+            seen.add(port.name)

@@ -1,0 +1,158 @@
+"""Input rules in one place: the answers file, the flags and the wizard all call these.
+
+Each check returns the clean value or raises SpecError naming the field, the value and
+the rule, so every front end refuses bad input with the same one-line message.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from generator.errors import SpecError
+
+KUBERNETES_VERSIONS = tuple(f"1.{minor}" for minor in range(25, 38))  # what the validators know
+DEFAULT_KUBERNETES_VERSION = "1.33"
+NATIVE_SIDECARS_FROM = (1, 29)  # beta and on by default from 1.29
+PRESTOP_SLEEP_FROM = (1, 30)  # PodLifecycleSleepAction beta and on by default from 1.30
+TARGETS = ("compose", "kubernetes")
+
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+# Docker's reference grammar (distribution/reference): [domain[:port]/]path[:tag][@digest]
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_DOMAIN = r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?"
+_IMAGE = re.compile(
+    rf"(?:(?P<domain>{_DOMAIN})/)?(?P<path>{_COMPONENT}(?:/{_COMPONENT})*)"
+    r"(?::(?P<tag>[\w][\w.-]{0,127}))?(?:@(?P<digest>sha256:[a-f0-9]{64}))?"
+)
+_URL_PATH = re.compile(r"/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*")
+_DIR_PATH = re.compile(r"(/[A-Za-z0-9._-]+)+")
+_HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\[[0-9a-fA-F:]+\]")
+_QUANTITY = re.compile(r"[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi)?")
+
+
+def _refuse(field: str, value: Any, rule: str) -> SpecError:
+    shown = repr(value) if isinstance(value, str) else str(value)
+    if len(shown) > 80:
+        shown = shown[:77] + "..."
+    return SpecError(f"{field}: {shown} {rule}")
+
+
+def dns_label(field: str, value: Any) -> str:
+    if not isinstance(value, str) or not _DNS_LABEL.fullmatch(value):
+        raise _refuse(field, value, "is not a DNS-1123 label (lower-case letters, digits and '-', "
+                                    "starting and ending with a letter or digit)")
+    if len(value) > 63:
+        raise _refuse(field, value, f"is {len(value)} characters long; a DNS-1123 label has at most 63")
+    return value
+
+
+def image(field: str, value: Any, allow_unpinned: bool = False) -> str:
+    if not isinstance(value, str) or not value or len(value) > 255:
+        raise _refuse(field, value, "is not an image reference")
+    match = _IMAGE.fullmatch(value)
+    if not match:
+        raise _refuse(field, value, "is not an image reference ([registry[:port]/]path[:tag][@sha256:digest])")
+    unpinned = not match["digest"] and match["tag"] in (None, "latest")
+    if unpinned and not allow_unpinned:
+        raise _refuse(field, value, "is not pinned: give an exact tag or a @sha256 digest "
+                                    "(or pass --allow-unpinned)")
+    return value
+
+
+def port(field: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
+        raise _refuse(field, value, "is not a port (a whole number from 1 to 65535)")
+    return value
+
+
+def url_path(field: str, value: Any) -> str:
+    if not isinstance(value, str) or not _URL_PATH.fullmatch(value) or len(value) > 200:
+        raise _refuse(field, value, "is not an absolute URL path (starts with '/', no spaces, "
+                                    "query or fragment)")
+    return value
+
+
+def directory(field: str, value: Any) -> str:
+    if not isinstance(value, str) or not _DIR_PATH.fullmatch(value) or len(value) > 200:
+        raise _refuse(field, value, "is not an absolute directory path (letters, digits, '.', '_', "
+                                    "'-' and '/')")
+    if any(part in (".", "..") for part in value.split("/")):
+        raise _refuse(field, value, "must not contain '.' or '..' segments")
+    return value
+
+
+def replicas(field: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 100:
+        raise _refuse(field, value, "is not a replica count (a whole number from 1 to 100)")
+    return value
+
+
+def quantity(field: str, value: Any) -> str:
+    if not isinstance(value, str) or not _QUANTITY.fullmatch(value):
+        raise _refuse(field, value, "is not a resource quantity (e.g. 100m, 0.5, 128Mi)")
+    return value
+
+
+def targets(field: str, value: Any) -> tuple[str, ...]:
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not items:
+        raise _refuse(field, value, f"must be a list from {', '.join(TARGETS)}")
+    chosen: list[str] = []
+    for item in items:
+        expanded = list(TARGETS) if item == "both" else [item]
+        for target in expanded:
+            if target not in TARGETS:
+                raise _refuse(field, item, f"is not a target (one of {', '.join(TARGETS)}, both)")
+            if target in chosen:
+                raise _refuse(field, item, "is listed twice")
+            chosen.append(target)
+    return tuple(t for t in TARGETS if t in chosen)
+
+
+def kubernetes_version(field: str, value: Any) -> str:
+    text = str(value) if isinstance(value, (str, int, float)) and not isinstance(value, bool) else None
+    if text is not None and text.startswith("v"):
+        text = text[1:]
+    if text is not None and text.count(".") == 2:
+        text = text.rsplit(".", 1)[0]  # 1.31.2 -> 1.31
+    if text not in KUBERNETES_VERSIONS:
+        hint = "; quote it in YAML, e.g. \"1.30\"" if isinstance(value, float) else ""
+        raise _refuse(field, value, f"is not a supported Kubernetes version "
+                                    f"({KUBERNETES_VERSIONS[0]} to {KUBERNETES_VERSIONS[-1]}{hint})")
+    return text
+
+
+def version_tuple(version: str) -> tuple[int, int]:
+    major, minor = version.split(".")
+    return int(major), int(minor)
+
+
+def param_value(field: str, kind: str, value: Any, choices: tuple = ()) -> Any:
+    """Check one template parameter against its declared type."""
+    if kind == "port":
+        value = port(field, value)
+    elif kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _refuse(field, value, "is not a whole number")
+    elif kind == "bool":
+        if not isinstance(value, bool):
+            raise _refuse(field, value, "is not true or false")
+    elif kind == "str":
+        if not isinstance(value, str) or any(ord(c) < 32 or c == "\x7f" for c in value):
+            raise _refuse(field, value, "is not a single-line string")
+    elif kind == "path":
+        value = url_path(field, value)
+    elif kind == "host":
+        if not isinstance(value, str) or (value and not _HOST.fullmatch(value)):
+            raise _refuse(field, value, "is not a host name or IP address")
+    if choices and value not in choices:
+        raise _refuse(field, value, f"is not one of {', '.join(map(str, choices))}")
+    return value
+
+
+_PORT_NAME = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?")
+
+
+def is_port_name(name: str) -> bool:
+    return bool(_PORT_NAME.fullmatch(name)) and any(c.isalpha() for c in name) and "--" not in name

@@ -1,0 +1,205 @@
+"""Spec: the validated request (app, chosen sidecars, targets), parsed once from answers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from generator import rules
+from generator.catalog import Catalog, Template
+from generator.errors import SpecError
+
+APP_KEYS = ("name", "image", "port", "health_path", "log_dir", "metrics_path", "replicas",
+            "health_command")
+ANSWER_KEYS = ("app", "sidecars", "targets", "kubernetes")
+DEFAULTS = {"port": 8080, "health_path": "/healthz", "replicas": 2}
+
+
+@dataclass(frozen=True, slots=True)
+class App:
+    name: str
+    image: str
+    port: int = 8080
+    health_path: str = "/healthz"
+    log_dir: str | None = None
+    metrics_path: str | None = None
+    replicas: int = 2
+    health_command: tuple[str, ...] = ()  # Compose healthcheck; must exist in the image
+
+    def as_context(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in APP_KEYS if k != "health_command"}
+
+
+@dataclass(frozen=True, slots=True)
+class SidecarChoice:
+    name: str
+    params: tuple[tuple[str, Any], ...]  # every declared parameter, defaults filled in
+
+    @property
+    def values(self) -> dict[str, Any]:
+        return dict(self.params)
+
+
+@dataclass(frozen=True, slots=True)
+class Spec:
+    app: App
+    sidecars: tuple[SidecarChoice, ...]
+    targets: tuple[str, ...]
+    kubernetes_version: str
+    namespace: str | None
+
+
+def template_context(app: App, params: Mapping[str, Any]) -> dict[str, Any]:
+    """What a template's {{ expressions }} can see: its parameters and `app`."""
+    return {**params, "app": app.as_context()}
+
+
+def parse_spec(answers: Any, catalog: Catalog, allow_unpinned: bool = False) -> Spec:
+    """Validate raw answers (from a file, flags or the wizard) into a Spec, or raise SpecError."""
+    answers = _mapping("answers", answers)
+    _known_keys("answers", answers, ANSWER_KEYS)
+    app = _parse_app(_mapping("app", answers.get("app")), allow_unpinned)
+    sidecars = _parse_sidecars(answers.get("sidecars") or [], catalog, app)
+    targets = rules.targets("targets", answers.get("targets", list(rules.TARGETS)))
+    kube = _mapping("kubernetes", answers.get("kubernetes") or {})
+    _known_keys("kubernetes", kube, ("version", "namespace"))
+    version = rules.kubernetes_version("kubernetes.version",
+                                       kube.get("version", rules.DEFAULT_KUBERNETES_VERSION))
+    namespace = kube.get("namespace")
+    if namespace is not None:
+        rules.dns_label("kubernetes.namespace", namespace)
+        if namespace.startswith("kube-"):
+            raise SpecError(f"kubernetes.namespace: {namespace!r} is reserved for Kubernetes "
+                            "system namespaces (kube-*)")
+    return Spec(app=app, sidecars=sidecars, targets=targets, kubernetes_version=version,
+                namespace=namespace)
+
+
+def _parse_app(raw: dict, allow_unpinned: bool) -> App:
+    _known_keys("app", raw, APP_KEYS)
+    for key in ("name", "image"):
+        if raw.get(key) in (None, ""):
+            raise SpecError(f"app.{key}: is required (give it in the answers file or as --{key})")
+    values = {**DEFAULTS, **{k: v for k, v in raw.items() if v is not None}}
+    command = values.get("health_command", [])
+    if not (isinstance(command, list) and all(isinstance(c, str) and c for c in command)):
+        raise SpecError(f"app.health_command: {command!r} must be a list of strings "
+                        "(exec form, e.g. [wget, -q, --spider, http://127.0.0.1:8080/healthz])")
+    return App(
+        name=rules.dns_label("app.name", values["name"]),
+        image=rules.image("app.image", values["image"], allow_unpinned),
+        port=rules.port("app.port", values["port"]),
+        health_path=rules.url_path("app.health_path", values["health_path"]),
+        log_dir=rules.directory("app.log_dir", values["log_dir"]) if "log_dir" in values else None,
+        metrics_path=(rules.url_path("app.metrics_path", values["metrics_path"])
+                      if "metrics_path" in values else None),
+        replicas=rules.replicas("app.replicas", values["replicas"]),
+        health_command=tuple(command),
+    )
+
+
+def _parse_sidecars(raw: Any, catalog: Catalog, app: App) -> tuple[SidecarChoice, ...]:
+    if not isinstance(raw, list):
+        raise SpecError(f"sidecars: {raw!r} must be a list of catalog names")
+    choices: list[SidecarChoice] = []
+    for position, item in enumerate(raw):
+        field = f"sidecars[{position}]"
+        if isinstance(item, str):
+            name, given = item, {}
+        elif isinstance(item, dict):
+            _known_keys(field, item, ("name", "params"))
+            name, given = item.get("name"), item.get("params") or {}
+            given = _mapping(f"{field}.params", given)
+        else:
+            raise SpecError(f"{field}: {item!r} must be a name or {{name: ..., params: {{...}}}}")
+        if not isinstance(name, str):
+            raise SpecError(f"{field}.name: is required")
+        template = catalog.get(name)
+        if any(c.name == name for c in choices):
+            raise SpecError(f"sidecars: {name!r} is listed twice")
+        choices.append(SidecarChoice(name, _parse_params(template, given, f"sidecars.{name}.params")))
+    _check_needs_and_conflicts(choices, catalog, app)
+    _check_ports(choices, catalog, app)
+    return tuple(choices)
+
+
+def _parse_params(template: Template, given: dict, field: str) -> tuple[tuple[str, Any], ...]:
+    for key in given:
+        if template.param(str(key)) is None:
+            known = ", ".join(p.name for p in template.params) or "none"
+            raise SpecError(f"{field}.{key}: unknown parameter of {template.name!r} (known: {known})")
+    values = []
+    for param in template.params:
+        if param.name in given:
+            value = rules.param_value(f"{field}.{param.name}", param.type, given[param.name],
+                                      param.choices)
+        elif param.required:
+            raise SpecError(f"{field}.{param.name}: is required ({param.help})")
+        else:
+            value = param.default
+        values.append((param.name, value))
+    return tuple(values)
+
+
+def _check_needs_and_conflicts(choices: list[SidecarChoice], catalog: Catalog, app: App) -> None:
+    names = {c.name for c in choices}
+    for choice in choices:
+        template = catalog.get(choice.name)
+        for need in template.definition.get("needs") or []:
+            if getattr(app, need, None) is None:
+                raise SpecError(f"app.{need}: is required by sidecar {choice.name!r}")
+        for other in template.conflicts:
+            if other in names:
+                raise SpecError(f"sidecars: {choice.name!r} cannot go with {other!r} "
+                                "(the catalog declares them in conflict)")
+
+
+def claimed_ports(template: Template, app: App, params: Mapping[str, Any]) -> list[tuple[str, int, str]]:
+    """(name, number, protocol) of each port a sidecar listens on, with its params applied."""
+    from generator.render import expand
+
+    ports = expand(list(template.definition.get("ports") or []), template_context(app, params),
+                   f"{template.name}.ports")
+    return [(p["name"], p["port"], p.get("protocol", "TCP")) for p in ports]
+
+
+def _check_ports(choices: list[SidecarChoice], catalog: Catalog, app: App) -> None:
+    taken = {(app.port, "TCP"): "the app"}
+    for choice in choices:
+        for name, number, protocol in claimed_ports(catalog.get(choice.name), app, choice.values):
+            owner = taken.get((number, protocol))
+            if owner:
+                raise SpecError(f"sidecars.{choice.name}: port {number}/{protocol} ({name}) is "
+                                f"already taken by {owner}; pick another port parameter")
+            taken[(number, protocol)] = f"sidecar {choice.name!r}"
+
+
+def to_answers(spec: Spec) -> dict[str, Any]:
+    """The answers that reproduce this spec (recorded as .sidecar-new.yaml)."""
+    app = {k: getattr(spec.app, k) for k in APP_KEYS if k != "health_command"}
+    if spec.app.health_command:
+        app["health_command"] = list(spec.app.health_command)
+    kubernetes: dict[str, Any] = {"version": spec.kubernetes_version}
+    if spec.namespace:
+        kubernetes["namespace"] = spec.namespace
+    return {
+        "app": {k: v for k, v in app.items() if v is not None},
+        "sidecars": [{"name": c.name, "params": dict(c.params)} if c.params else c.name
+                     for c in spec.sidecars],
+        "targets": list(spec.targets),
+        "kubernetes": kubernetes,
+    }
+
+
+def _mapping(field: str, value: Any) -> dict:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise SpecError(f"{field}: must be a mapping, not {type(value).__name__}")
+    return value
+
+
+def _known_keys(field: str, mapping: dict, allowed: tuple[str, ...]) -> None:
+    for key in mapping:
+        if key not in allowed:
+            raise SpecError(f"{field}.{key}: unknown key (known: {', '.join(allowed)})")

@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Prepare real container engines for sidecar-new's end-to-end tests.
+#
+#   eval "$(sudo scripts/e2e-setup.sh)"   # exports SIDECAR_NEW_E2E_IMAGE
+#
+# Installs Docker Engine + podman from Debian, starts dockerd (no systemd here),
+# configures podman for this sandbox, and builds a tiny local test image from
+# Debian's busybox-static (no image registry is reachable, only package
+# registries). Idempotent: a second run only checks and takes a few seconds.
+# Logs go to stderr; stdout carries only `export` lines, so `eval` is safe.
+# Research notes: /work/research/e2e-findings.md (not in the repo).
+set -Eeuo pipefail
+
+# Pinned test image: bump the tag whenever the recipe below changes, so old
+# copies are not reused (the script skips building when the tag exists).
+IMAGE=localhost/sidecar-new-test/busybox:1.0
+DOCKERD_LOG=/var/log/sidecar-new-dockerd.log
+DOCKERD_TIMEOUT=${DOCKERD_TIMEOUT:-60}
+PACKAGES=(docker.io podman catatonit busybox-static)
+START=$SECONDS
+
+log() { echo "e2e-setup: $*" >&2; }
+die() { echo "e2e-setup: FAILED: $*" >&2; exit 1; }
+trap 'die "line $LINENO: \`$BASH_COMMAND\` exited with $?"' ERR
+[ "$(id -u)" = 0 ] || die "must run as root (installs packages, starts dockerd)"
+
+# --- 1. Debian packages ------------------------------------------------------
+# docker.io pulls in containerd, runc, tini and iptables; podman pulls in conmon
+# and the CNI plugins. catatonit is only a Recommends of podman but it is what
+# builds podman's local pause image (the pod's infra container) without a
+# registry. uidmap/slirp4netns are not needed: we run rootful.
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  log "installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  install() { apt-get install -y -q --no-install-recommends "${missing[@]}" >&2; }
+  # apt-get update only when needed: the lists do not know a package, or they
+  # are stale and the download fails (superseded versions vanish from mirrors).
+  if ! apt-cache show "${missing[@]}" >/dev/null 2>&1 || ! install; then
+    apt-get update -q >&2 || die "apt-get update failed"
+    install || die "apt-get install ${missing[*]} failed"
+  fi
+fi
+
+# --- 2. dockerd ----------------------------------------------------------------
+# Installing docker.io does not start it here (policy-rc.d denies it, and PID 1
+# is not systemd), so start it by hand unless one already answers.
+if ! docker info >/dev/null 2>&1; then
+  if [ -d /run/systemd/system ]; then
+    systemctl start docker >&2           # a real systemd host: use the unit
+  elif ! pgrep -x dockerd >/dev/null; then
+    log "starting dockerd (log: $DOCKERD_LOG)"
+    # setsid + all fds redirected: dockerd outlives this script and does not
+    # hold the caller's stdout open (which would hang `eval "$(...)"`).
+    setsid /usr/sbin/dockerd >>"$DOCKERD_LOG" 2>&1 </dev/null &
+  fi
+  for ((i = 0; i < DOCKERD_TIMEOUT * 2; i++)); do
+    docker info >/dev/null 2>&1 && break
+    sleep 0.5
+  done
+  docker info >/dev/null 2>&1 || {
+    tail -n 20 "$DOCKERD_LOG" >&2 || true
+    die "dockerd did not answer within ${DOCKERD_TIMEOUT}s (see $DOCKERD_LOG)"
+  }
+fi
+
+# --- 3. podman configuration ---------------------------------------------------
+# Without default_ulimits every podman container fails to start here: podman
+# raises RLIMIT_NOFILE/NPROC above this sandbox's hard limits and runc gets
+# "error setting rlimit type 7/6: operation not permitted" (both are needed).
+# runtime = "runc": the runtime this script installs (via docker.io); pinning it
+# keeps podman off crun should that ever get installed.
+CONF='# Written by sidecar-new scripts/e2e-setup.sh
+[containers]
+default_ulimits = ["nofile=4096:4096", "nproc=4096:4096"]
+
+[engine]
+runtime = "runc"'
+if [ "$(cat /etc/containers/containers.conf 2>/dev/null)" != "$CONF" ]; then
+  if [ -e /etc/containers/containers.conf ] && [ ! -e /etc/containers/containers.conf.orig ]; then
+    cp /etc/containers/containers.conf /etc/containers/containers.conf.orig
+  fi
+  log "writing /etc/containers/containers.conf"
+  printf '%s\n' "$CONF" >/etc/containers/containers.conf
+fi
+
+# --- 4. local test image -------------------------------------------------------
+# A ~2 MB rootfs: Debian's static busybox plus one symlink per applet in /bin
+# (sh, httpd, nc, wget, tail, sleep, ...), passwd/group naming uid 10001, and a
+# /tmp. USER 10001 makes it behave like a hardened image even where a manifest
+# forgets to set the user; generated output sets it anyway. No curl inside.
+if ! docker image inspect "$IMAGE" >/dev/null 2>&1; then
+  log "building $IMAGE"
+  root=$(mktemp -d)
+  trap 'rm -rf "$root"' EXIT
+  mkdir -p "$root/rootfs/bin" "$root/rootfs/etc" "$root/rootfs/tmp"
+  chmod 1777 "$root/rootfs/tmp"
+  cp /bin/busybox "$root/rootfs/bin/busybox"
+  chroot "$root/rootfs" /bin/busybox --install -s /bin
+  printf '%s\n' root:x:0:0:root:/root:/bin/sh app:x:10001:10001:app:/tmp:/bin/sh \
+    nobody:x:65534:65534:nobody:/nonexistent:/bin/false >"$root/rootfs/etc/passwd"
+  printf '%s\n' root:x:0: app:x:10001: nobody:x:65534: >"$root/rootfs/etc/group"
+  tar -C "$root/rootfs" --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -cf "$root/rootfs.tar" .
+  # Imported images have no PATH; commands in manifests still use absolute paths.
+  docker import -q \
+    --change 'ENV PATH=/bin' --change 'USER 10001:10001' --change 'CMD ["/bin/sh"]' \
+    --change "LABEL org.opencontainers.image.description=\"sidecar-new e2e test image: busybox $(dpkg-query -W -f='${Version}' busybox-static)\"" \
+    "$root/rootfs.tar" "$IMAGE" >/dev/null
+fi
+# Same image (same ID) in podman's store: kube play finds it and never pulls.
+if ! podman image exists "$IMAGE"; then
+  log "loading $IMAGE into podman"
+  docker save "$IMAGE" | podman load -q >/dev/null
+fi
+
+# --- 5. smoke tests --------------------------------------------------------------
+out=$(docker run --rm "$IMAGE" /bin/sh -c 'echo ok') && [ "$out" = ok ] || die "docker run $IMAGE failed: $out"
+out=$(podman run --rm "$IMAGE" /bin/sh -c 'echo ok') && [ "$out" = ok ] || die "podman run $IMAGE failed: $out"
+# kube play also builds podman's pause image (from catatonit) on first use, so
+# the tests' first pod does not pay for it. A bare Pod with restartPolicy Never:
+# see the findings for what podman 4.3 does with init containers.
+smoke=$(mktemp --suffix=.yaml)
+cat >"$smoke" <<EOF
+apiVersion: v1
+kind: Pod
+metadata: {name: sidecar-new-e2e-smoke}
+spec:
+  restartPolicy: Never
+  containers:
+    - {name: smoke, image: "$IMAGE", command: [/bin/sh, -c, echo ok]}
+EOF
+podman kube play --replace "$smoke" >/dev/null || die "podman kube play failed"
+podman wait sidecar-new-e2e-smoke-smoke >/dev/null
+out=$(podman logs sidecar-new-e2e-smoke-smoke 2>&1)
+podman pod rm -f -t 0 sidecar-new-e2e-smoke >/dev/null 2>&1
+rm -f "$smoke"
+[ "$out" = ok ] || die "podman kube play pod did not print ok: $out"
+
+log "ready in $((SECONDS - START))s: docker $(docker version -f '{{.Server.Version}}'), podman $(podman version -f '{{.Client.Version}}') (runc), image $IMAGE, dockerd log $DOCKERD_LOG"
+echo "export SIDECAR_NEW_E2E_IMAGE=$IMAGE"
