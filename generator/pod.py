@@ -87,7 +87,7 @@ class Container:
 @dataclass(frozen=True, slots=True)
 class Pod:
     name: str
-    namespace: str | None
+    namespace: str
     replicas: int
     kubernetes_version: str
     native_sidecars: bool

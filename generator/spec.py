@@ -46,7 +46,7 @@ class Spec:
     sidecars: tuple[SidecarChoice, ...]
     targets: tuple[str, ...]
     kubernetes_version: str
-    namespace: str | None
+    namespace: str  # defaults to the app's name: never the `default` namespace
 
 
 def template_context(app: App, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -65,12 +65,10 @@ def parse_spec(answers: Any, catalog: Catalog, allow_unpinned: bool = False) -> 
     _known_keys("kubernetes", kube, ("version", "namespace"))
     version = rules.kubernetes_version("kubernetes.version",
                                        kube.get("version", rules.DEFAULT_KUBERNETES_VERSION))
-    namespace = kube.get("namespace")
-    if namespace is not None:
-        rules.dns_label("kubernetes.namespace", namespace)
-        if namespace.startswith("kube-"):
-            raise SpecError(f"kubernetes.namespace: {namespace!r} is reserved for Kubernetes "
-                            "system namespaces (kube-*)")
+    namespace = rules.dns_label("kubernetes.namespace", kube.get("namespace", app.name))
+    if namespace.startswith("kube-") or namespace == "default":
+        raise SpecError(f"kubernetes.namespace: {namespace!r} is reserved (default, kube-*); "
+                        "give the service a namespace of its own")
     return Spec(app=app, sidecars=sidecars, targets=targets, kubernetes_version=version,
                 namespace=namespace)
 
@@ -179,9 +177,7 @@ def to_answers(spec: Spec) -> dict[str, Any]:
     app = {k: getattr(spec.app, k) for k in APP_KEYS if k != "health_command"}
     if spec.app.health_command:
         app["health_command"] = list(spec.app.health_command)
-    kubernetes: dict[str, Any] = {"version": spec.kubernetes_version}
-    if spec.namespace:
-        kubernetes["namespace"] = spec.namespace
+    kubernetes = {"version": spec.kubernetes_version, "namespace": spec.namespace}
     return {
         "app": {k: v for k, v in app.items() if v is not None},
         "sidecars": [{"name": c.name, "params": dict(c.params)} if c.params else c.name

@@ -24,6 +24,7 @@ def selector(pod: Pod) -> dict[str, str]:
 
 def emit_kubernetes(pod: Pod) -> FileSet:
     documents = {
+        "k8s/namespace.yaml": [_namespace(pod)],
         "k8s/serviceaccount.yaml": [_service_account(pod)],
         "k8s/configmaps.yaml": _config_maps(pod),
         "k8s/deployment.yaml": [_deployment(pod)],
@@ -34,8 +35,7 @@ def emit_kubernetes(pod: Pod) -> FileSet:
     files = {path: dump_all(docs).encode() for path, docs in documents.items() if docs}
     kustomization: dict[str, Any] = {"apiVersion": "kustomize.config.k8s.io/v1beta1",
                                      "kind": "Kustomization"}
-    if pod.namespace:
-        kustomization["namespace"] = pod.namespace
+    kustomization["namespace"] = pod.namespace
     kustomization["resources"] = [path.removeprefix("k8s/") for path in files]
     files["k8s/kustomization.yaml"] = dump(kustomization).encode()
     return files
@@ -43,6 +43,14 @@ def emit_kubernetes(pod: Pod) -> FileSet:
 
 def _metadata(pod: Pod, name: str | None = None) -> dict[str, Any]:
     return {"name": name or pod.name, "labels": labels(pod)}
+
+
+def _namespace(pod: Pod) -> dict[str, Any]:
+    # Every container is hardened, so the namespace can enforce the restricted Pod Security
+    # Standard: anything added later that is not gets refused at admission.
+    security = {f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "warn", "audit")}
+    return {"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": pod.namespace, "labels": {**labels(pod), **security}}}
 
 
 def _service_account(pod: Pod) -> dict[str, Any]:
