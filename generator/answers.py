@@ -27,13 +27,11 @@ def apply_flags(answers: dict[str, Any], *, name: str | None = None, image: str 
                 sidecars: list[str] | None = None, target: str | None = None) -> dict[str, Any]:
     """Flags win over the answers file; --with replaces the file's sidecar list."""
     merged = copy.deepcopy(answers)
-    app = merged.get("app")
-    app = dict(app) if isinstance(app, dict) else {}
-    for key, value in (("name", name), ("image", image), ("port", port), ("health_path", health_path)):
-        if value is not None:
-            app[key] = value
-    if app or "app" in merged:
-        merged["app"] = app
+    flags = {k: v for k, v in (("name", name), ("image", image), ("port", port),
+                               ("health_path", health_path)) if v is not None}
+    if flags:
+        app = merged.get("app")
+        merged["app"] = {**(app if isinstance(app, dict) else {}), **flags}
     if sidecars:
         merged["sidecars"] = list(sidecars)
     if target is not None:
