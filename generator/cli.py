@@ -32,7 +32,7 @@ def root(ctx: typer.Context,
     """Without a command: the wizard (same as `sidecar-new new`)."""
     _state["debug"] = debug
     if ctx.invoked_subcommand is None:
-        ctx.invoke(new)
+        ctx.invoke(ctx.command.get_command(ctx, "new"))  # the click command fills in defaults
 
 
 @app.command()

@@ -1,0 +1,95 @@
+"""The command-line contract: list, show, --version, flags, defaults and check."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from conftest import run_cli
+from generator import __version__
+
+
+def test_version_prints_the_version() -> None:
+    result = run_cli("--version")
+    assert result.exit_code == 0 and result.output == f"sidecar-new {__version__}\n"
+
+
+def test_list_shows_name_capability_image_and_summary() -> None:
+    result = run_cli("list")
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert lines[0].startswith("catalog builtin")
+    assert lines[1].split()[:3] == ["NAME", "CAPABILITY", "IMAGE"]
+    rows = {line.split()[0]: line.split()[1:3] for line in lines[2:]}
+    assert rows == {"fluentd": ["logging", "fluent/fluentd:v1.19.3-debian-2.2"],
+                    "envoy": ["proxy", "envoyproxy/envoy:distroless-v1.39.6"],
+                    "metrics": ["metrics", "prom/statsd-exporter:v0.30.0"]}
+
+
+def test_show_describes_parameters_ports_volumes_and_probes() -> None:
+    result = run_cli("show", "fluentd")
+    assert result.exit_code == 0
+    assert "forward_host (host, default '')" in result.output
+    assert "fluentd-monitor: 24220/TCP" in result.output
+    assert "app-logs (shared, ro) -> /var/log/app" in result.output
+    assert "readiness: GET :24220/api/plugins.json" in result.output
+
+
+def test_show_of_an_unknown_template_is_a_one_line_error() -> None:
+    result = run_cli("show", "linkerd")
+    assert result.exit_code == 1
+    assert result.output == "error: sidecars: 'linkerd' is not in catalog 'builtin' (known: fluentd, envoy, metrics)\n"
+
+
+def test_flags_alone_render_with_defaults(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = run_cli("new", "--no-input", "--name", "billing", "--image", "team/billing:2.0.1",
+                     "--with", "envoy", "--with", "metrics", "--target", "kubernetes")
+    assert result.exit_code == 0, result.output
+    record = yaml.safe_load((tmp_path / "billing" / ".sidecar-new.yaml").read_text())
+    assert record["app"] == {"name": "billing", "image": "team/billing:2.0.1", "port": 8080,
+                             "health_path": "/healthz", "replicas": 2}
+    assert record["sidecars"] == [{"name": "envoy", "params": {"listen_port": 10000, "admin_port": 9901,
+                                                                "drain_seconds": 10}},
+                                  {"name": "metrics", "params": {"statsd_port": 9125, "web_port": 9102}}]
+    assert record["targets"] == ["kubernetes"]
+    assert record["kubernetes"] == {"version": "1.33", "namespace": "billing"}
+    assert record["generated_by"]["catalog"] == {"name": "builtin", "version": "1.0.0", "source": "builtin"}
+    assert not (tmp_path / "billing" / "compose.yaml").exists()
+
+
+def test_flags_override_the_answers_file(tmp_path: Path) -> None:
+    answers = tmp_path / "a.yaml"
+    answers.write_text("app: {name: orders, image: 'team/orders:1.0', port: 8080}\nsidecars: [envoy]\n")
+    result = run_cli("new", "--answers", str(answers), "--no-input", "--port", "3000", "--with", "metrics",
+                     "--output", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.output
+    record = yaml.safe_load((tmp_path / "out" / ".sidecar-new.yaml").read_text())
+    assert record["app"]["port"] == 3000 and [s["name"] for s in record["sidecars"]] == ["metrics"]
+
+
+def test_no_input_without_required_values_names_them(tmp_path: Path) -> None:
+    result = run_cli("new", "--no-input", "--output", str(tmp_path / "out"))
+    assert result.exit_code == 1 and result.output.startswith("error: app.name: is required")
+
+
+def test_without_a_terminal_and_without_answers_the_hint_says_what_to_pass() -> None:
+    done = subprocess.run([sys.executable, "-m", "generator"], capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL, timeout=30)
+    assert done.returncode == 1
+    assert "--answers" in done.stderr and "--no-input" in done.stderr and done.stderr.count("\n") == 1
+
+
+def test_check_accepts_a_render_and_refuses_a_broken_one(tmp_path: Path) -> None:
+    run_cli("new", "--no-input", "--name", "billing", "--image", "team/billing:2.0.1", "--with", "envoy",
+            "--output", str(tmp_path / "out"))
+    assert run_cli("check", str(tmp_path / "out")).output == f"{tmp_path / 'out'}: ok\n"
+    compose = tmp_path / "out" / "compose.yaml"
+    compose.write_text(compose.read_text().replace("    network_mode: service:billing\n",
+                                                   "    network_mode: service:billing\n    ports: ['1:1']\n"))
+    result = run_cli("check", str(tmp_path / "out"))
+    assert result.exit_code == 1
+    assert "ports cannot go with service:billing" in result.output

@@ -1,0 +1,138 @@
+"""The domain rules of DESIGN.md, asserted on the rendered files themselves."""
+
+from __future__ import annotations
+
+import copy
+
+import yaml
+
+from conftest import FULL_ANSWERS
+from generator.pipeline import build
+from generator.spec import parse_spec
+
+
+def render(catalog, **changes) -> dict[str, str]:
+    answers = copy.deepcopy(FULL_ANSWERS)
+    answers.update(changes)
+    return {k: v.decode() for k, v in build(parse_spec(answers, catalog), catalog).items()}
+
+
+def pod_spec(files: dict[str, str]) -> dict:
+    return yaml.safe_load(files["k8s/deployment.yaml"])["spec"]["template"]["spec"]
+
+
+def test_sidecars_are_native_init_containers_from_1_29(builtin_catalog) -> None:
+    spec = pod_spec(render(builtin_catalog, kubernetes={"version": "1.29"}))
+    assert [c["name"] for c in spec["containers"]] == ["orders-api"]
+    assert [(c["name"], c["restartPolicy"]) for c in spec["initContainers"]] == [
+        ("fluentd", "Always"), ("metrics", "Always"), ("envoy", "Always")]
+
+
+def test_sidecars_are_ordinary_containers_below_1_29(builtin_catalog) -> None:
+    spec = pod_spec(render(builtin_catalog, kubernetes={"version": "1.28"}))
+    assert "initContainers" not in spec
+    assert [c["name"] for c in spec["containers"]] == ["orders-api", "fluentd", "metrics", "envoy"]
+    assert all("restartPolicy" not in c and "lifecycle" not in c for c in spec["containers"])
+
+
+def test_every_container_is_hardened_limited_and_probed(builtin_catalog) -> None:
+    spec = pod_spec(render(builtin_catalog))
+    assert spec["automountServiceAccountToken"] is False
+    assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    for container in spec["initContainers"] + spec["containers"]:
+        context = container["securityContext"]
+        assert context["runAsNonRoot"] and not context["allowPrivilegeEscalation"]
+        assert context["readOnlyRootFilesystem"] and context["capabilities"] == {"drop": ["ALL"]}
+        assert context["runAsUser"] >= 10000
+        assert set(container["resources"]["limits"]) == {"cpu", "memory", "ephemeral-storage"}
+        assert {"startupProbe", "readinessProbe", "livenessProbe"} <= set(container)
+        probe_ports = {container[p]["httpGet"]["port"] for p in ("readinessProbe", "livenessProbe")}
+        assert probe_ports <= {p["containerPort"] for p in container["ports"]}
+    assert all("sizeLimit" in v["emptyDir"] for v in spec["volumes"] if "emptyDir" in v)
+
+
+def test_the_proxy_takes_the_apps_place_in_the_service_and_policy(builtin_catalog) -> None:
+    files = render(builtin_catalog)
+    service = yaml.safe_load(files["k8s/service.yaml"])
+    assert [(p["port"], p["targetPort"]) for p in service["spec"]["ports"]] == [(10000, 10000)]
+    policy = yaml.safe_load(files["k8s/networkpolicy.yaml"])
+    open_ports = {p["port"] for p in policy["spec"]["ingress"][0]["ports"]}
+    assert 10000 in open_ports and 9901 not in open_ports  # the Envoy admin port stays closed
+
+
+def test_without_a_proxy_the_service_targets_the_app(builtin_catalog) -> None:
+    service = yaml.safe_load(render(builtin_catalog, sidecars=["fluentd"])["k8s/service.yaml"])
+    assert [p["targetPort"] for p in service["spec"]["ports"]] == [8080]
+
+
+def test_compose_sidecars_share_the_apps_network_and_publish_through_it(builtin_catalog) -> None:
+    compose = yaml.safe_load(render(builtin_catalog)["compose.yaml"])
+    app = compose["services"]["orders-api"]
+    assert app["ports"] == ["10000:10000"]
+    for name in ("fluentd", "envoy", "metrics"):
+        sidecar = compose["services"][name]
+        assert sidecar["network_mode"] == "service:orders-api"
+        assert not {"ports", "expose", "hostname", "networks"} & set(sidecar)
+        assert sidecar["depends_on"] == {"orders-api": {"condition": "service_started", "restart": True}}
+        assert sidecar["read_only"] and sidecar["cap_drop"] == ["ALL"]
+        assert "limits" in sidecar["deploy"]["resources"]
+    assert "version" not in compose
+    # Healthchecks only where the image has the command: none for distroless Envoy.
+    assert "healthcheck" not in compose["services"]["envoy"]
+    assert compose["services"]["metrics"]["healthcheck"]["test"][:2] == ["CMD", "wget"]
+
+
+def test_compose_waits_for_a_healthy_app_when_it_has_a_health_command(builtin_catalog) -> None:
+    answers_app = {**FULL_ANSWERS["app"], "health_command": ["wget", "-q", "--spider", "http://127.0.0.1:8080/healthz"]}
+    compose = yaml.safe_load(render(builtin_catalog, app=answers_app)["compose.yaml"])
+    assert compose["services"]["orders-api"]["healthcheck"]["test"][0] == "CMD"
+    assert compose["services"]["envoy"]["depends_on"]["orders-api"]["condition"] == "service_healthy"
+
+
+def test_log_volume_is_shared_read_only_with_the_log_shipper(builtin_catalog) -> None:
+    files = render(builtin_catalog)
+    compose = yaml.safe_load(files["compose.yaml"])
+    app_mounts = {m["source"]: m for m in compose["services"]["orders-api"]["volumes"]}
+    shipper_mounts = {m["source"]: m for m in compose["services"]["fluentd"]["volumes"]}
+    assert app_mounts["app-logs"]["target"] == shipper_mounts["app-logs"]["target"] == "/var/log/app"
+    assert shipper_mounts["app-logs"]["read_only"] is True and "read_only" not in app_mounts["app-logs"]
+    assert shipper_mounts["./config/fluentd"] == {"type": "bind", "source": "./config/fluentd",
+                                                   "target": "/fluentd/etc", "read_only": True}
+    assert 'path "/var/log/app/*.log"' in files["config/fluentd/fluent.conf"]
+
+
+def test_config_change_changes_the_pod_template_checksum(builtin_catalog) -> None:
+    def checksum(files):
+        return yaml.safe_load(files["k8s/deployment.yaml"])["spec"]["template"]["metadata"]["annotations"][
+            "sidecar-new.dev/config-checksum"]
+
+    before = render(builtin_catalog)
+    after = render(builtin_catalog, sidecars=["fluentd", {"name": "envoy", "params": {"listen_port": 10001}}, "metrics"])
+    assert before["config/envoy/envoy.yaml"] != after["config/envoy/envoy.yaml"]
+    assert checksum(before) != checksum(after)
+    configmaps = list(yaml.safe_load_all(after["k8s/configmaps.yaml"]))
+    envoy_map = next(m for m in configmaps if m["metadata"]["name"] == "orders-api-envoy-config")
+    assert envoy_map["data"]["envoy.yaml"] == after["config/envoy/envoy.yaml"]
+
+
+def test_prestop_sleep_only_where_the_schema_and_feature_allow_it(builtin_catalog) -> None:
+    def sleeps(version):
+        spec = pod_spec(render(builtin_catalog, kubernetes={"version": version}))
+        return {c["name"]: c.get("lifecycle", {}).get("preStop", {}).get("sleep", {}).get("seconds")
+                for c in spec.get("initContainers", []) + spec["containers"]}
+
+    assert sleeps("1.30") == {"orders-api": 5, "envoy": 10, "fluentd": None, "metrics": None}
+    assert set(sleeps("1.29").values()) == {None}
+
+
+def test_fluentd_forwards_when_given_an_aggregator(builtin_catalog) -> None:
+    files = render(builtin_catalog, sidecars=[{"name": "fluentd", "params": {"forward_host": "logs.example.com"}}])
+    conf = files["config/fluentd/fluent.conf"]
+    assert "@type forward" in conf and 'host "logs.example.com"' in conf and "port 24224" in conf
+    assert "@type stdout" not in conf
+
+
+def test_metrics_sidecar_tells_the_app_where_to_send_statsd(builtin_catalog) -> None:
+    spec = pod_spec(render(builtin_catalog, sidecars=["metrics"]))
+    assert {"name": "STATSD_HOST", "value": "127.0.0.1"} in spec["containers"][0]["env"]
+    assert {"name": "STATSD_PORT", "value": "9125"} in spec["containers"][0]["env"]
