@@ -1,54 +1,98 @@
-"""A plain-text picture of the pod: the way in, the containers as boxes, shared volumes."""
+"""A plain-text picture of the pod: the way in, the containers as boxes, and what links them
+(shared volumes, localhost ports). Shown by the wizard and written into the README."""
 
 from __future__ import annotations
 
+import re
+
 from generator.pod import Container, Pod
 
-WIDTH = 62
+WIDTH = 76  # the boxes' outer width; a longer row widens every box
 
 
 def draw_pod(pod: Pod) -> str:
-    lines = [f"pod {pod.name}  (x{pod.replicas})"]
-    way_in = ", ".join(f":{p.number}" + ("/udp" if p.protocol == "UDP" else "") for p in pod.public_ports)
+    app = pod.app
+    # A sidecar with a public port while the app has none stands in front of it (a proxy).
+    fronting = [] if any(p.public for p in app.ports) else [
+        c for c in pod.sidecars if any(p.public for p in c.ports)]
+    behind = [c for c in pod.sidecars if c not in fronting]
+    inner = max(WIDTH - 4, *(len(row) for c in pod.containers for row in _rows(c, pod)),
+                *(len(_title(c, pod)) + 4 for c in pod.containers))
+    lines = [f"pod {pod.name}, {pod.replicas} replica{'s' if pod.replicas != 1 else ''}; "
+             "the containers share one network namespace (localhost)"]
+    if pod.native_sidecars and pod.sidecars:
+        lines.append("Kubernetes starts the sidecars first, in this order: "
+                     + ", ".join(c.name for c in pod.sidecars))
+    way_in = ", ".join(f"{_port(p)} {c.name}" for c in (*fronting, app) for p in c.ports if p.public)
+    lines.append("")
     if way_in:
-        lines.append(f"traffic in -> {way_in}")
-    order = list(pod.sidecars) if pod.native_sidecars else []
-    containers = [*order, pod.app] if pod.native_sidecars else [pod.app, *pod.sidecars]
-    for container in containers:
-        lines += _box(container, pod)
-    shared = _shared_volumes(pod)
-    if shared:
-        lines.append("shared volumes:")
-        lines += [f"  {name}: {users}" for name, users in shared]
-    lines.append("all containers share localhost (one network namespace)")
+        lines.append(_link(f"traffic in -> {way_in}"))
+    for container in fronting:
+        lines += _box(container, pod, inner)
+        lines.append(_link(f"{container.name} -> {app.name} on localhost:{app.ports[0].number}"
+                           if app.ports else f"{container.name} -> {app.name}"))
+    lines += _box(app, pod, inner)
+    for container in behind:
+        lines.append(_link(_relation(app, container)))
+        lines += _box(container, pod, inner)
+    others = _shared_without_app(pod)
+    if others:
+        lines.append("shared volumes between sidecars:")
+        lines += [f"  {name}: {users}" for name, users in others]
     return "\n".join(lines) + "\n"
 
 
-def _box(container: Container, pod: Pod) -> list[str]:
-    role = "app" if container is pod.app else container.capability
-    if container is not pod.app:
-        role += ", native sidecar" if pod.native_sidecars else ", sidecar"
-    rows = [f"{container.name} ({role})", container.image]
-    ports = []
+def _title(container: Container, pod: Pod) -> str:
+    if container is pod.app:
+        return "app"
+    return f"{container.capability}, {'native sidecar' if pod.native_sidecars else 'sidecar'}"
+
+
+def _rows(container: Container, pod: Pod) -> list[str]:
+    # A full digest would make every box 90 columns wide; 12 hex digits identify it.
+    rows = [re.sub(r"(@sha256:[a-f0-9]{12})[a-f0-9]{52}", r"\1...", container.image)]
     for port in container.ports:
-        flags = [f for f, on in (("public", port.public), ("scraped", port.scrape_path)) if on]
-        ports.append(f"{port.name} :{port.number}" + ("/udp" if port.protocol == "UDP" else "")
-                     + (f" [{', '.join(flags)}]" if flags else ""))
-    if ports:
-        rows.append("ports: " + ", ".join(ports))
+        notes = [n for n, on in (("public", port.public),
+                                 (f"scraped at {port.scrape_path}", port.scrape_path)) if on]
+        rows.append(f"port    {_port(port)} {port.name}" + (f" ({', '.join(notes)})" if notes else ""))
     for mount in container.mounts:
-        mode = "ro" if mount.read_only else "rw"
-        rows.append(f"{mount.volume} -> {mount.path} ({mode})")
-    inner = max(WIDTH - 4, *(len(r) for r in rows))
-    border = "+" + "-" * (inner + 2) + "+"
-    return [border, *(f"| {row.ljust(inner)} |" for row in rows), border]
+        rows.append(f"volume  {mount.path} <- {mount.volume} ({'ro' if mount.read_only else 'rw'})")
+    return rows
 
 
-def _shared_volumes(pod: Pod) -> list[tuple[str, str]]:
+def _box(container: Container, pod: Pod, inner: int) -> list[str]:
+    name, role = f"+- {container.name} ", f" {_title(container, pod)} -+"
+    top = name + "-" * (inner + 4 - len(name) - len(role)) + role
+    return [top, *(f"| {row.ljust(inner)} |" for row in _rows(container, pod)), "+" + "-" * (inner + 2) + "+"]
+
+
+def _link(label: str) -> str:
+    return f"    |  {label}"
+
+
+def _port(port) -> str:
+    return f":{port.number}" + ("/udp" if port.protocol == "UDP" else "")
+
+
+def _relation(app: Container, sidecar: Container) -> str:
+    """What the app and a sidecar share: volumes (with both paths), else localhost ports."""
+    shared = []
+    for mount in sidecar.mounts:
+        mine = next((m for m in app.mounts if m.volume == mount.volume), None)
+        if mine:
+            shared.append(f"volume {mount.volume} ({mine.path} {'ro' if mine.read_only else 'rw'}"
+                          f" -> {mount.path} {'ro' if mount.read_only else 'rw'})")
+    if shared:
+        return f"{app.name} -> {sidecar.name}: " + ", ".join(shared)
+    ports = ", ".join(_port(p) for p in sidecar.ports)
+    return f"{app.name} <-> {sidecar.name} on localhost" + (f" {ports}" if ports else "")
+
+
+def _shared_without_app(pod: Pod) -> list[tuple[str, str]]:
     shared = []
     for volume in pod.volumes:
         users = [f"{c.name} ({'ro' if m.read_only else 'rw'})"
-                 for c in pod.containers for m in c.mounts if m.volume == volume.name]
-        if len(users) > 1:
+                 for c in pod.sidecars for m in c.mounts if m.volume == volume.name]
+        if len(users) > 1 and not any(m.volume == volume.name for m in pod.app.mounts):
             shared.append((volume.name, " + ".join(users)))
     return shared
