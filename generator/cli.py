@@ -51,6 +51,8 @@ def new(
     show_diff: bool = typer.Option(False, "--diff", help="Show what would change in the output folder; write nothing."),
     force: bool = typer.Option(False, "--force", help="Replace generated files in an existing output folder."),
     allow_unpinned: bool = typer.Option(False, "--allow-unpinned", help="Accept an untagged or :latest app image."),
+    ask_all: bool = typer.Option(False, "--ask-all", help="Wizard: ask every question, also those --answers fills in."),
+    save_answers: Optional[Path] = typer.Option(None, "--save-answers", help="Write the answers used to FILE, for replay with --answers (also with --dry-run)."),
 ) -> None:
     """Render an app and its sidecars into compose.yaml, k8s/ and config/."""
     with _errors():
@@ -65,7 +67,8 @@ def new(
         if interactive:
             from generator.prompts import run_wizard
 
-            raw = run_wizard(raw, loaded)
+            raw = run_wizard(raw, loaded, ask_all=ask_all, allow_unpinned=allow_unpinned,
+                             output=output, force=force, confirm=not (dry_run or show_diff))
         elif not no_input and answers is None and not (name and image):
             from generator.errors import SpecError
 
@@ -74,6 +77,11 @@ def new(
         spec = parse_spec(raw, loaded, allow_unpinned=allow_unpinned)
         files = build(spec, loaded)
         dest = output or Path(spec.app.name)
+        if save_answers is not None:
+            from generator.writer import save_answers as save
+
+            save(raw, save_answers)
+            typer.echo(f"saved the answers to {save_answers}")
         if dry_run or show_diff:
             _preview(files, dest, show_diff)
             return

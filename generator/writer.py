@@ -92,6 +92,29 @@ def write(files: FileSet, dest: Path, force: bool = False) -> Plan:
     return result
 
 
+def save_answers(answers: dict, path: Path) -> None:
+    """Write an answers file for replay (--save-answers): a temp file renamed into place,
+    so an existing file is either kept or fully replaced."""
+    from generator.yamlio import dump
+
+    if path.is_dir():
+        raise WriteError(f"--save-answers: {path} is a folder")
+    text = f"# sidecar-new answers; replay with: sidecar-new new --answers {path.name}\n" + dump(answers)
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        out = temp.open("x", encoding="utf-8")  # "x": never writes through a planted file or link
+    except OSError as exc:
+        raise WriteError(f"--save-answers: cannot write {path}: {exc.strerror or exc}") from None
+    try:
+        with out:
+            out.write(text)
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+
+
 def _swap_into_place(staging: Path, dest: Path) -> None:
     if not dest.exists():
         os.rename(staging, dest)

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Prepare real container engines for sidecar-new's end-to-end tests.
 #
-#   eval "$(sudo scripts/e2e-setup.sh)"   # exports SIDECAR_NEW_E2E_IMAGE
+#   env=$(scripts/e2e-setup.sh) && eval "$env"   # as root; exports SIDECAR_NEW_E2E_IMAGE
+#   (not a bare `eval "$(...)"`: that would swallow the script's exit status)
 #
 # Installs Docker Engine + podman from Debian, starts dockerd (no systemd here),
 # configures podman for this sandbox, and builds a tiny local test image from
 # Debian's busybox-static (no image registry is reachable, only package
 # registries). Idempotent: a second run only checks and takes a few seconds.
 # Logs go to stderr; stdout carries only `export` lines, so `eval` is safe.
-# Research notes: /work/research/e2e-findings.md (not in the repo).
+# Findings behind each step: the lead's research notes (e2e-findings.md).
 set -Eeuo pipefail
 
 # Pinned test image: bump the tag whenever the recipe below changes, so old
@@ -18,6 +19,8 @@ DOCKERD_LOG=/var/log/sidecar-new-dockerd.log
 DOCKERD_TIMEOUT=${DOCKERD_TIMEOUT:-60}
 PACKAGES=(docker.io podman catatonit busybox-static)
 START=$SECONDS
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
 
 log() { echo "e2e-setup: $*" >&2; }
 die() { echo "e2e-setup: FAILED: $*" >&2; exit 1; }
@@ -51,8 +54,15 @@ fi
 if ! docker info >/dev/null 2>&1; then
   if [ -d /run/systemd/system ]; then
     systemctl start docker >&2           # a real systemd host: use the unit
-  elif ! pgrep -x dockerd >/dev/null; then
+  elif ! pgrep -x dockerd -r D,R,S >/dev/null; then
     log "starting dockerd (log: $DOCKERD_LOG)"
+    # After a kill -9, dockerd and its containerd linger here as zombies for a
+    # while (PID 1 reaps late) and a new dockerd waits 60s on the stale
+    # containerd pid file, then gives up. Hence -r above, and drop the pid files
+    # unless they name a live process.
+    rm -f /var/run/docker.pid
+    cpid=$(cat /var/run/docker/containerd/containerd.pid 2>/dev/null || true)
+    pgrep -x containerd -r D,R,S | grep -qx "${cpid:-none}" || rm -f /var/run/docker/containerd/containerd.pid
     # setsid + all fds redirected: dockerd outlives this script and does not
     # hold the caller's stdout open (which would hang `eval "$(...)"`).
     setsid /usr/sbin/dockerd >>"$DOCKERD_LOG" 2>&1 </dev/null &
@@ -94,21 +104,20 @@ fi
 # forgets to set the user; generated output sets it anyway. No curl inside.
 if ! docker image inspect "$IMAGE" >/dev/null 2>&1; then
   log "building $IMAGE"
-  root=$(mktemp -d)
-  trap 'rm -rf "$root"' EXIT
-  mkdir -p "$root/rootfs/bin" "$root/rootfs/etc" "$root/rootfs/tmp"
-  chmod 1777 "$root/rootfs/tmp"
-  cp /bin/busybox "$root/rootfs/bin/busybox"
-  chroot "$root/rootfs" /bin/busybox --install -s /bin
+  mkdir -p "$work/rootfs/bin" "$work/rootfs/etc" "$work/rootfs/tmp"
+  chmod 1777 "$work/rootfs/tmp"
+  cp /bin/busybox "$work/rootfs/bin/busybox"
+  chroot "$work/rootfs" /bin/busybox --install -s /bin
   printf '%s\n' root:x:0:0:root:/root:/bin/sh app:x:10001:10001:app:/tmp:/bin/sh \
-    nobody:x:65534:65534:nobody:/nonexistent:/bin/false >"$root/rootfs/etc/passwd"
-  printf '%s\n' root:x:0: app:x:10001: nobody:x:65534: >"$root/rootfs/etc/group"
-  tar -C "$root/rootfs" --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -cf "$root/rootfs.tar" .
-  # Imported images have no PATH; commands in manifests still use absolute paths.
-  docker import -q \
+    nobody:x:65534:65534:nobody:/nonexistent:/bin/false >"$work/rootfs/etc/passwd"
+  printf '%s\n' root:x:0: app:x:10001: nobody:x:65534: >"$work/rootfs/etc/group"
+  tar -C "$work/rootfs" --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -cf "$work/rootfs.tar" .
+  # An imported image has no config at all: give it PATH (relative commands like
+  # `sh` then work in docker, podman and kube play alike), a user and a CMD.
+  docker import \
     --change 'ENV PATH=/bin' --change 'USER 10001:10001' --change 'CMD ["/bin/sh"]' \
     --change "LABEL org.opencontainers.image.description=\"sidecar-new e2e test image: busybox $(dpkg-query -W -f='${Version}' busybox-static)\"" \
-    "$root/rootfs.tar" "$IMAGE" >/dev/null
+    "$work/rootfs.tar" "$IMAGE" >/dev/null
 fi
 # Same image (same ID) in podman's store: kube play finds it and never pulls.
 if ! podman image exists "$IMAGE"; then
@@ -117,12 +126,14 @@ if ! podman image exists "$IMAGE"; then
 fi
 
 # --- 5. smoke tests --------------------------------------------------------------
-out=$(docker run --rm "$IMAGE" /bin/sh -c 'echo ok') && [ "$out" = ok ] || die "docker run $IMAGE failed: $out"
-out=$(podman run --rm "$IMAGE" /bin/sh -c 'echo ok') && [ "$out" = ok ] || die "podman run $IMAGE failed: $out"
+for engine in docker podman; do
+  out=$($engine run --rm "$IMAGE" /bin/sh -c 'echo ok' 2>&1 || true)
+  [ "$out" = ok ] || die "$engine run $IMAGE did not print ok: $out"
+done
 # kube play also builds podman's pause image (from catatonit) on first use, so
 # the tests' first pod does not pay for it. A bare Pod with restartPolicy Never:
 # see the findings for what podman 4.3 does with init containers.
-smoke=$(mktemp --suffix=.yaml)
+smoke=$work/smoke.yaml
 cat >"$smoke" <<EOF
 apiVersion: v1
 kind: Pod
@@ -133,10 +144,9 @@ spec:
     - {name: smoke, image: "$IMAGE", command: [/bin/sh, -c, echo ok]}
 EOF
 podman kube play --replace "$smoke" >/dev/null || die "podman kube play failed"
-podman wait sidecar-new-e2e-smoke-smoke >/dev/null
+timeout 60 podman wait sidecar-new-e2e-smoke-smoke >/dev/null
 out=$(podman logs sidecar-new-e2e-smoke-smoke 2>&1)
-podman pod rm -f -t 0 sidecar-new-e2e-smoke >/dev/null 2>&1
-rm -f "$smoke"
+podman kube down "$smoke" >/dev/null 2>&1
 [ "$out" = ok ] || die "podman kube play pod did not print ok: $out"
 
 log "ready in $((SECONDS - START))s: docker $(docker version -f '{{.Server.Version}}'), podman $(podman version -f '{{.Client.Version}}') (runc), image $IMAGE, dockerd log $DOCKERD_LOG"

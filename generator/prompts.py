@@ -1,0 +1,333 @@
+"""The wizard: asks in the terminal for what the answers lack and returns the answers dict.
+
+It renders nothing itself: the CLI sends what it returns through parse_spec and the
+pipeline exactly as it would an --answers file, so both paths give the same files.
+Only the interactive path imports this module (questionary takes ~0.1 s to import).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import shutil
+from pathlib import Path
+from typing import Any, Callable
+
+import questionary
+from prompt_toolkit.key_binding import KeyBindings, merge_key_bindings
+from questionary import Choice, Separator
+
+from generator import rules
+from generator import wizard_checks as checks
+from generator.catalog import Catalog, Template
+from generator.errors import SidecarError, SpecError
+
+# (key, question, rule, optional): the app, in the order a person thinks about it.
+_APP = (
+    ("name", "App name (lower-case letters, digits and '-')", rules.dns_label, False),
+    ("image", "App image, pinned to a tag or @sha256 digest", rules.image, False),
+    ("port", "Port the app listens on", rules.port, False),
+    ("health_path", "Health endpoint (HTTP GET, 200 when healthy)", rules.url_path, False),
+    ("log_dir", "Folder the app writes log files to (empty: logs only to stdout)", rules.directory, True),
+    ("metrics_path", "Metrics endpoint Prometheus scrapes (empty: none)", rules.url_path, True),
+)
+_NEEDED_DEFAULTS = {"log_dir": "/var/log/app", "metrics_path": "/metrics"}
+_TARGETS = (("compose and kubernetes", "both"), ("compose only", "compose"),
+            ("kubernetes only", "kubernetes"))
+
+
+def run_wizard(raw: dict[str, Any], catalog: Catalog, *, ask_all: bool = False,
+               allow_unpinned: bool = False, output: Path | None = None, force: bool = False,
+               confirm: bool = True) -> dict[str, Any]:
+    """Ask for every missing (or, with ask_all, every) answer, show the summary and the
+    pod, and return the answers once the user confirms. Ctrl-C/Ctrl-D propagate."""
+    wizard = _Wizard(copy.deepcopy(raw), catalog, ask_all, allow_unpinned, output)
+    while True:
+        wizard.ask_everything()
+        print(summary(wizard.answers, catalog, allow_unpinned, wizard.dest(), force))
+        if not confirm:
+            return wizard.answers
+        action = _ask(questionary.select("Write these files?", default="write", choices=[
+            Choice(f"Write them to {wizard.dest()}/", "write"),
+            Choice("Change answers", "change"),
+            Choice("Quit without writing", "quit")]))
+        if action == "write":
+            return wizard.answers
+        if action == "quit":
+            raise SidecarError("quit at the summary; nothing written")
+        wizard.ask_all = True  # go round again, every question, current answers as defaults
+
+
+def summary(answers: dict[str, Any], catalog: Catalog, allow_unpinned: bool, dest: Path,
+            force: bool = False) -> str:
+    """The choices in a few lines and the picture of the pod (both pure, built from the spec)."""
+    from generator.picture import draw_pod
+    from generator.pod import build_pod
+    from generator.spec import parse_spec
+
+    spec = parse_spec(answers, catalog, allow_unpinned=allow_unpinned)
+    app = spec.app
+    details = [f"port {app.port}", f"health {app.health_path}",
+               f"logs {app.log_dir}" if app.log_dir else "logs to stdout",
+               f"metrics {app.metrics_path}" if app.metrics_path else "no metrics endpoint",
+               f"{app.replicas} replicas"]
+    sidecars = []
+    for choice in spec.sidecars:
+        template = catalog.get(choice.name)
+        changed = [f"{k}={v!r}" for k, v in choice.params if v != template.param(k).default]
+        sidecars.append(choice.name + (f" ({', '.join(changed)})" if changed else ""))
+    targets = []
+    if "compose" in spec.targets:
+        targets.append("compose.yaml")
+    if "kubernetes" in spec.targets:
+        native = rules.version_tuple(spec.kubernetes_version) >= rules.NATIVE_SIDECARS_FROM
+        targets.append(f"k8s/ for Kubernetes {spec.kubernetes_version} "
+                       f"({'native' if native else 'classic'} sidecars), namespace {spec.namespace}")
+    lines = ["", "Summary",
+             f"  app       {app.name}  {app.image}",
+             f"            {', '.join(details)}",
+             f"  sidecars  {', '.join(sidecars) or 'none'}",
+             f"  targets   {'; '.join(targets)}",
+             f"  output    {dest}/"]
+    if not force and dest.is_dir() and any(dest.iterdir()):
+        lines.append(f"  note      {dest}/ already exists: sidecar-new replaces it only with --force")
+    return "\n".join(lines) + "\n\n" + draw_pod(build_pod(spec, catalog))
+
+
+class _Wizard:
+    def __init__(self, answers: dict[str, Any], catalog: Catalog, ask_all: bool,
+                 allow_unpinned: bool, output: Path | None) -> None:
+        self.answers, self.catalog, self.ask_all = answers, catalog, ask_all
+        self.allow_unpinned, self.output = allow_unpinned, output
+        self.advanced: bool | None = None
+        self.given: dict[str, dict] = {}
+        self.picked: set[str] = set()
+
+    def dest(self) -> Path:
+        return self.output or Path(self.answers["app"]["name"])
+
+    def ask_everything(self) -> None:
+        if not isinstance(self.answers.get("app"), dict):
+            self.answers["app"] = {}
+        for key, question, rule, optional in _APP:
+            self.app_question(key, question, rule, optional)
+        names = self.sidecar_choice()
+        for sidecar, need in checks.missing_needs(names, self.catalog, self.answers["app"]):
+            entry = next((q for q in _APP if q[0] == need), None)
+            if entry:
+                key, question, rule, _ = entry
+                self.app_question(key, f"{question.split(' (')[0]} (needed by {sidecar})", rule,
+                                  False, force=True, default=_NEEDED_DEFAULTS.get(key, ""))
+        self.sidecar_params(names)
+        self.targets()
+
+    def app_question(self, key: str, question: str, rule: Callable, optional: bool,
+                     force: bool = False, default: Any = None) -> None:
+        app, field = self.answers["app"], f"app.{key}"
+        if key == "image":
+            rule = lambda f, v: rules.image(f, v, self.allow_unpinned)  # noqa: E731
+        if not force and not self.should_ask(app, key, lambda v: optional and v is None or rule(field, v)):
+            return
+        default = app.get(key) or default or self.app_default(key)
+        convert = checks.to_int if key == "port" else str.strip
+        value = _text(question, default, lambda v: optional and v == "" or rule(field, v), convert)
+        if optional and value == "":
+            app.pop(key, None)
+        else:
+            app[key] = value
+
+    def should_ask(self, section: dict, key: str, valid: Callable[[Any], Any]) -> bool:
+        """Skip a question the answers already hold, unless --ask-all or the value breaks a rule."""
+        if key not in section or self.ask_all:
+            return True
+        try:
+            valid(section[key])
+            return False
+        except SpecError as exc:
+            _warn(exc.message)
+            return True
+
+    def app_default(self, key: str) -> Any:
+        if key == "name":
+            base = self.output.name.lower() if self.output else ""
+            return re.sub(r"[^a-z0-9-]+", "-", base).strip("-")[:63].strip("-") or "my-service"
+        if key == "image":
+            return f"{self.answers['app']['name']}:0.1.0"
+        return {"port": 8080, "health_path": "/healthz"}.get(key, "")
+
+    def sidecar_choice(self) -> list[str]:
+        entries = _entries(self.answers.get("sidecars"), self.catalog)
+        self.given = {name: params for name, params in entries}
+        names = [name for name, _ in entries]
+        app = checks.app_of(self.answers["app"])
+        self.picked: set[str] = set()  # chosen now: their parameters are asked
+        if "sidecars" in self.answers and not self.ask_all:
+            problem = checks.selection_problem(names, self.catalog, app, self.given)
+            if problem is None:
+                return names  # the answers chose them, and (by default) their parameters
+            _warn(problem)
+        width = max(40, shutil.get_terminal_size((100, 24)).columns - 20)
+        choices: list[Any] = []
+        for capability in dict.fromkeys(t.capability for t in self.catalog.templates):
+            choices.append(Separator(f"-- {capability}"))
+            choices += [Choice(_clip(f"{t.name:<12}{t.summary}", width), t.name, checked=t.name in names)
+                        for t in self.catalog.templates if t.capability == capability]
+        names = _ask(questionary.checkbox(
+            "Sidecars (space picks, enter when done)", choices,
+            validate=lambda picked: checks.selection_problem(picked, self.catalog, app, self.given) or True))
+        self.picked = set(names)
+        return names
+
+    def sidecar_params(self, names: list[str]) -> None:
+        templates = [self.catalog.get(name) for name in names]
+        advanced = [f"{t.name}.{p.name}" for t in templates if t.name in self.picked
+                    for p in t.params if p.advanced]
+        advanced = advanced if len(advanced) <= 3 else [*advanced[:2], f"{len(advanced) - 2} more"]
+        if advanced and (self.advanced is None or self.ask_all):
+            self.advanced = _ask(questionary.confirm(
+                f"Also set the sidecars' advanced parameters ({', '.join(advanced)})?",
+                default=bool(self.advanced)))
+        app = checks.app_of(self.answers["app"])
+        taken = checks.app_ports(app)
+        sidecars: list[Any] = []
+        for template in templates:
+            given = dict(self.given.get(template.name, {}))
+            for param in template.params:
+                check = lambda v, p=param.name: checks.check_param(template, p, v)  # noqa: E731
+                optional = not param.required and param.name not in given
+                if optional and (template.name not in self.picked or param.advanced and not self.advanced):
+                    continue
+                if self.should_ask(given, param.name, check):
+                    given[param.name] = _param(template, param, given, app, taken)
+            self.resolve_clashes(template, given, app, taken)
+            sidecars.append({"name": template.name, "params": given} if given else template.name)
+        self.answers["sidecars"] = sidecars
+
+    def resolve_clashes(self, template: Template, given: dict, app, taken: dict) -> None:
+        """Re-ask a port parameter (asked or not) whose port the app or a sidecar already has."""
+        while True:
+            values = checks.param_values(template, given)
+            clashes = checks.port_clashes(template, app, values, dict(taken))
+            if not clashes:
+                checks.port_clashes(template, app, values, taken)  # claim its ports
+                return
+            clash = next((c for c in clashes if c.param), None)
+            if clash is None:
+                raise SpecError(f"sidecars.{template.name}: {clashes[0].reason}")
+            _warn(f"sidecars.{template.name}.params.{clash.param}: {clash.reason}; pick another")
+            given[clash.param] = _param(template, template.param(clash.param), given, app, taken)
+
+    def targets(self) -> None:
+        def valid(value: Any) -> None:
+            rules.targets("targets", value)
+
+        if self.should_ask(self.answers, "targets", valid):
+            current = rules.TARGETS if self.answers.get("targets") is None else self.answers["targets"]
+            default = {("compose",): "compose", ("kubernetes",): "kubernetes"}.get(
+                tuple(current) if isinstance(current, list) else (current,), "both")
+            chosen = _ask(questionary.select("Targets", [Choice(t, v) for t, v in _TARGETS],
+                                             default=default))
+            self.answers["targets"] = list(rules.targets("targets", chosen))
+        if "kubernetes" not in rules.targets("targets", self.answers["targets"]):
+            return
+        if not isinstance(self.answers.get("kubernetes"), dict):
+            self.answers["kubernetes"] = {}
+        kube = self.answers["kubernetes"]
+        if self.should_ask(kube, "version", lambda v: rules.kubernetes_version("kubernetes.version", v)):
+            versions = [Choice(f"{v}  {'native' if rules.version_tuple(v) >= rules.NATIVE_SIDECARS_FROM else 'classic'} sidecars", v)
+                        for v in reversed(rules.KUBERNETES_VERSIONS)]
+            current = str(kube.get("version", rules.DEFAULT_KUBERNETES_VERSION))
+            kube["version"] = _ask(questionary.select(
+                "Kubernetes version of the cluster", versions,
+                default=current if current in rules.KUBERNETES_VERSIONS else rules.DEFAULT_KUBERNETES_VERSION))
+        if self.should_ask(kube, "namespace", lambda v: checks.namespace("kubernetes.namespace", v)):
+            kube["namespace"] = _text("Kubernetes namespace (created with the app)",
+                                      kube.get("namespace") or self.answers["app"]["name"],
+                                      lambda v: checks.namespace("kubernetes.namespace", v), str.strip)
+
+
+def _param(template: Template, param, given: dict, app, taken: dict) -> Any:
+    field = f"sidecars.{template.name}.params.{param.name}"
+    question = f"{template.name} {param.name}: {param.help}"
+    default = given.get(param.name, None if param.required else param.default)
+    if param.choices:
+        return _ask(questionary.select(question, [Choice(str(c), c) for c in param.choices],
+                                       default=default if default in param.choices else None))
+    if param.type == "bool":
+        return _ask(questionary.confirm(question, default=bool(default)))
+
+    def rule(value: Any) -> None:
+        checks.check_param(template, param.name, value)
+        if param.type == "port":  # a port already taken is refused here, with its owner
+            values = checks.param_values(template, {**given, param.name: value}) or {}
+            clashes = checks.port_clashes(template, app, values, dict(taken)) if values else []
+            for clash in clashes:
+                if clash.number == value:
+                    raise SpecError(f"{field}: {clash.reason}")
+
+    convert = checks.to_int if param.type in ("int", "port") else str.strip
+    return _text(question, "" if default is None else default, rule, convert)
+
+
+def _text(question: str, default: Any, rule: Callable[[Any], Any], convert: Callable[[str], Any]) -> Any:
+    def validate(text: str) -> bool | str:
+        try:
+            rule(convert(text))
+            return True
+        except SidecarError as exc:  # shown under the prompt; the question stays open
+            return exc.message
+
+    prompt = questionary.text(question, default=str(default), validate=validate)
+    _roomy_errors(prompt.application)
+    return convert(_ask(prompt))
+
+
+def _roomy_errors(app) -> None:
+    """prompt_toolkit's validation toolbar is one line and cuts a rule's reason at the
+    terminal's edge; let it wrap onto up to three lines."""
+    from prompt_toolkit.filters import to_filter
+    from prompt_toolkit.layout.dimension import Dimension
+
+    for window in app.layout.find_all_windows():
+        if "ValidationToolbar" in getattr(getattr(window.content, "text", None), "__qualname__", ""):
+            window.height = Dimension(min=1, max=3)
+            window.wrap_lines = to_filter(True)
+
+
+def _ask(question: questionary.Question) -> Any:
+    """Ask; Ctrl-C raises KeyboardInterrupt and Ctrl-D EOFError, in every kind of prompt
+    (questionary's own .ask() would swallow Ctrl-C and return None)."""
+    bindings = KeyBindings()
+
+    @bindings.add("c-d", eager=True)
+    def _eof(event) -> None:
+        event.app.exit(exception=EOFError, style="class:aborting")
+
+    app = question.application
+    app.key_bindings = merge_key_bindings([app.key_bindings, bindings]) if app.key_bindings else bindings
+    return question.unsafe_ask()
+
+
+def _entries(raw: Any, catalog: Catalog) -> list[tuple[str, dict]]:
+    """The pre-filled sidecars as (name, params); the spec's message for a malformed entry."""
+    if raw is None:
+        return []
+    from generator.spec import parse_spec
+
+    entries = []
+    for item in raw if isinstance(raw, list) else [raw]:
+        name = item if isinstance(item, str) else item.get("name") if isinstance(item, dict) else None
+        params = item.get("params") or {} if isinstance(item, dict) else {}
+        if not isinstance(name, str) or not isinstance(params, dict) or any(
+                catalog.get(name).param(str(k)) is None for k in params):
+            parse_spec({"app": {"name": "probe", "image": "probe:1"}, "sidecars": raw}, catalog)
+        entries.append((name, dict(params)))
+    return entries
+
+
+def _warn(message: str) -> None:
+    print(f"! {message}")
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."

@@ -1,0 +1,42 @@
+"""Start-up stays fast: the CLI loads the wizard's heavy packages only on the interactive path."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HEAVY = ("questionary", "prompt_toolkit", "cookiecutter")
+# Runs the real CLI in a fresh interpreter, then prints which heavy packages it loaded.
+_PROBE = """
+import sys
+import generator.cli as cli
+sys.argv = ["sidecar-new", *sys.argv[1:]]
+try:
+    cli.main()
+except SystemExit:
+    pass
+print("LOADED", sorted(m for m in {heavy!r} if m in sys.modules))
+"""
+
+
+def _loaded(*args: str, cwd: Path) -> str:
+    done = subprocess.run([sys.executable, "-c", _PROBE.format(heavy=HEAVY), *args], cwd=cwd,
+                          capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60)
+    return done.stdout.rsplit("LOADED", 1)[1].strip()
+
+
+def test_importing_the_cli_loads_no_wizard_or_cookiecutter(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-c", "import sys, generator.cli; print(sorted(m for m in "
+                           f"{HEAVY!r} if m in sys.modules))"], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("args", [["--help"], ["list"], ["new", "--no-input", "--name", "web", "--image",
+                                                          "team/web:1.0", "--with", "envoy", "--output", "out"]])
+def test_help_list_and_a_non_interactive_render_do_not_import_questionary(args: list[str], tmp_path: Path) -> None:
+    assert _loaded(*args, cwd=tmp_path) == "[]"
+    if "new" in args:
+        assert (tmp_path / "out" / "compose.yaml").is_file()  # the render really ran

@@ -1,0 +1,261 @@
+"""The wizard, driven in a pseudo-terminal the way a person types: wrong answers re-asked,
+conflicts caught while answering, Ctrl-C/Ctrl-D, and the same files as --answers."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pexpect
+import pytest
+import yaml
+
+from conftest import FULL_ANSWERS, GOLDEN, run_cli, tree_of, write_answers
+from generator.catalog import builtin_root
+
+CLEAR, DOWN, ENTER, SPACE = "\x15", "\x1b[B", "\r", " "  # Ctrl-U empties a text field
+CTRL_C, CTRL_D = "\x03", "\x04"
+CPR_REQUEST = "\x1b[6n"  # prompt_toolkit asks where the cursor is; a real terminal answers
+
+
+def spawn(*args: str, cwd: Path) -> pexpect.spawn:
+    env = {**os.environ, "TERM": "xterm"}
+    child = pexpect.spawn(sys.executable, ["-m", "generator", "new", *args], cwd=str(cwd), env=env,
+                          dimensions=(40, 120), encoding="utf-8", timeout=15)
+    child.logfile_read = (cwd / "screen.log").open("a")  # the whole session, for a failing test
+    return child
+
+
+def wait_for(child: pexpect.spawn, text) -> str:
+    """Wait for text on the screen, answering cursor-position requests like a terminal
+    (without an answer prompt_toolkit shows no bottom toolbar and waits on exit)."""
+    seen = ""
+    while child.expect_exact([text, CPR_REQUEST]) == 1:
+        seen += child.before
+        child.send("\x1b[1;1R")
+    return _plain(seen + (child.before if isinstance(child.before, str) else ""))
+
+
+def answer(child: pexpect.spawn, question: str, keys: str) -> None:
+    wait_for(child, question)
+    child.send(keys)
+
+
+def finish(child: pexpect.spawn) -> str:
+    output = wait_for(child, pexpect.EOF)
+    child.close()
+    return output
+
+
+def _plain(text: str) -> str:
+    return re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]", "", text).replace("\r", "")
+
+
+def test_typed_answers_render_the_same_files_as_the_answers_file(tmp_path: Path) -> None:
+    child = spawn("--output", "out", "--save-answers", "saved.yaml", cwd=tmp_path)
+    answer(child, "App name", CLEAR + "Orders-API" + ENTER)
+    wait_for(child, "is not a DNS-1123 label")  # re-asked with the reason, not aborted
+    child.send(CLEAR + "orders-api" + ENTER)
+    answer(child, "App image", CLEAR + "registry.example.com:5000/team/orders:1.4.2" + ENTER)
+    answer(child, "Port the app listens on", CLEAR + "70000" + ENTER)
+    wait_for(child, "app.port: 70000 is not a port")
+    child.send(CLEAR + "8080" + ENTER)
+    answer(child, "Health endpoint", ENTER)
+    answer(child, "log files", "/var/log/app" + ENTER)
+    answer(child, "Metrics endpoint", "/metrics" + ENTER)
+    wait_for(child, "Sidecars")
+    wait_for(child, "Fluentd tails the app's log files")  # each template's summary is shown
+    child.send(SPACE + DOWN + SPACE + DOWN + SPACE + ENTER)  # fluentd, envoy, metrics
+    answer(child, "advanced parameters", "n")
+    answer(child, "fluentd format", ENTER)
+    answer(child, "fluentd forward_host", ENTER)
+    answer(child, "envoy listen_port", CLEAR + "8080" + ENTER)
+    wait_for(child, "port 8080/TCP (envoy-http) is already taken by the app")
+    child.send(CLEAR + "10000" + ENTER)
+    answer(child, "Targets", ENTER)
+    answer(child, "Kubernetes version", DOWN + DOWN + ENTER)  # 1.33 is the default: 1.31
+    answer(child, "Kubernetes namespace", CLEAR + "orders" + ENTER)
+    wait_for(child, "Summary")
+    wait_for(child, "+- envoy ")  # the picture of the pod
+    answer(child, "Write these files?", ENTER)
+    output = finish(child)
+    assert child.exitstatus == 0, output
+    assert "docker compose up" in output and "kubectl apply -k out/k8s/" in output
+
+    saved = yaml.safe_load((tmp_path / "saved.yaml").read_text())
+    assert run_cli("new", "--answers", str(tmp_path / "saved.yaml"), "--no-input",
+                   "--output", str(tmp_path / "replayed")).exit_code == 0
+    assert tree_of(tmp_path / "out") == tree_of(tmp_path / "replayed")
+    # ... and the same as the hand-written answers of the same service.
+    write_answers(tmp_path / "full.yaml", FULL_ANSWERS)
+    run_cli("new", "--answers", str(tmp_path / "full.yaml"), "--no-input", "--output", str(tmp_path / "by-hand"))
+    assert tree_of(tmp_path / "out") == tree_of(tmp_path / "by-hand")
+    assert saved["app"]["name"] == "orders-api" and saved["kubernetes"] == {"version": "1.31", "namespace": "orders"}
+
+
+_FIRST_ANSWERS = [("App name", "a"), ("App image", "team/a:1"), ("Port the app", None),
+                  ("Health endpoint", None), ("log files", None), ("Metrics endpoint", None)]
+
+
+@pytest.mark.parametrize("question, key", [("App name", CTRL_C), ("Port the app", CTRL_D),
+                                           ("Sidecars", CTRL_C), ("Sidecars", CTRL_D)])
+def test_ctrl_c_or_ctrl_d_at_a_prompt_exits_130_and_writes_nothing(tmp_path: Path, question: str,
+                                                                   key: str) -> None:
+    child = spawn("--output", "out", "--save-answers", "saved.yaml", cwd=tmp_path)
+    for earlier, typed in _FIRST_ANSWERS:
+        if earlier == question:
+            break
+        answer(child, earlier, ENTER if typed is None else CLEAR + typed + ENTER)
+    answer(child, question, key)
+    output = finish(child)
+    assert child.exitstatus == 130, output
+    assert "aborted, nothing written" in output
+    assert not (tmp_path / "out").exists() and not (tmp_path / "saved.yaml").exists()
+
+
+def test_ctrl_c_at_the_summary_writes_nothing(tmp_path: Path) -> None:
+    write_answers(tmp_path / "full.yaml", FULL_ANSWERS)
+    child = spawn("--answers", "full.yaml", "--output", "out", cwd=tmp_path)
+    answer(child, "Write these files?", CTRL_C)
+    assert "aborted, nothing written" in finish(child)
+    assert child.exitstatus == 130 and not (tmp_path / "out").exists()
+
+
+def test_quitting_at_the_summary_exits_1_and_writes_nothing(tmp_path: Path) -> None:
+    write_answers(tmp_path / "full.yaml", FULL_ANSWERS)
+    child = spawn("--answers", "full.yaml", "--output", "out", "--save-answers", "saved.yaml", cwd=tmp_path)
+    answer(child, "Write these files?", DOWN + DOWN + ENTER)
+    assert "quit at the summary; nothing written" in finish(child)
+    assert child.exitstatus == 1 and not (tmp_path / "out").exists() and not (tmp_path / "saved.yaml").exists()
+
+
+def test_answers_file_skips_the_questions_it_answers(tmp_path: Path) -> None:
+    write_answers(tmp_path / "full.yaml", FULL_ANSWERS)
+    child = spawn("--answers", "full.yaml", "--output", "out", cwd=tmp_path)
+    assert "?" not in wait_for(child, "Summary")  # no question before the summary
+    answer(child, "Write these files?", ENTER)
+    finish(child)
+    assert child.exitstatus == 0 and (tmp_path / "out" / "compose.yaml").is_file()
+
+
+def test_a_port_conflict_in_the_answers_file_is_asked_again_with_the_reason(tmp_path: Path) -> None:
+    answers = {**FULL_ANSWERS, "app": {**FULL_ANSWERS["app"], "port": 9901}}  # envoy's admin port
+    write_answers(tmp_path / "clash.yaml", answers)
+    child = spawn("--answers", "clash.yaml", "--output", "out", cwd=tmp_path)
+    wait_for(child, "sidecars.envoy.params.admin_port: port 9901/TCP (envoy-admin) is already "
+                       "taken by the app; pick another")
+    answer(child, "envoy admin_port", CLEAR + "9902" + ENTER)  # an advanced one, asked because of it
+    answer(child, "Write these files?", ENTER)
+    finish(child)
+    assert child.exitstatus == 0
+    assert "9902" in (tmp_path / "out" / "k8s" / "deployment.yaml").read_text()
+
+
+def test_ask_all_asks_every_question_with_the_answers_as_defaults(tmp_path: Path) -> None:
+    write_answers(tmp_path / "full.yaml", FULL_ANSWERS)
+    child = spawn("--answers", "full.yaml", "--ask-all", "--output", "out", cwd=tmp_path)
+    answer(child, "App name", ENTER)
+    for question in ("App image", "Port the app", "Health endpoint", "log files", "Metrics endpoint",
+                     "Sidecars", "advanced parameters", "fluentd format", "fluentd forward_host",
+                     "envoy listen_port", "Targets", "Kubernetes version"):
+        answer(child, question, ENTER)
+    answer(child, "Kubernetes namespace", CLEAR + "shop" + ENTER)
+    answer(child, "Write these files?", ENTER)
+    finish(child)
+    record = yaml.safe_load((tmp_path / "out" / ".sidecar-new.yaml").read_text())
+    assert record["kubernetes"] == {"version": "1.31", "namespace": "shop"}
+    assert record["app"] == FULL_ANSWERS["app"]
+    assert [s if isinstance(s, str) else s["name"] for s in record["sidecars"]] == ["fluentd", "envoy", "metrics"]
+
+
+def test_changing_answers_at_the_summary_goes_round_again(tmp_path: Path) -> None:
+    write_answers(tmp_path / "full.yaml", FULL_ANSWERS)
+    child = spawn("--answers", "full.yaml", "--output", "out", cwd=tmp_path)
+    answer(child, "Write these files?", DOWN + ENTER)  # "Change answers"
+    answer(child, "App name", ENTER)
+    answer(child, "App image", ENTER)
+    answer(child, "Port the app", CLEAR + "8081" + ENTER)
+    for question in ("Health endpoint", "log files", "Metrics endpoint", "Sidecars", "advanced parameters",
+                     "fluentd format", "fluentd forward_host", "envoy listen_port", "Targets",
+                     "Kubernetes version", "Kubernetes namespace", "Write these files?"):
+        answer(child, question, ENTER)
+    finish(child)
+    assert child.exitstatus == 0
+    assert yaml.safe_load((tmp_path / "out" / ".sidecar-new.yaml").read_text())["app"]["port"] == 8081
+
+
+def test_a_sidecar_that_needs_a_log_folder_asks_for_it(tmp_path: Path) -> None:
+    child = spawn("--name", "web", "--image", "team/web:1.0", "--target", "compose", "--output", "out",
+                  cwd=tmp_path)
+    answer(child, "Port the app", ENTER)
+    answer(child, "Health endpoint", ENTER)
+    answer(child, "log files", ENTER)  # none ...
+    answer(child, "Metrics endpoint", ENTER)
+    answer(child, "Sidecars", SPACE + ENTER)  # ... but fluentd tails log files
+    answer(child, "(needed by fluentd)", ENTER)  # default /var/log/app
+    answer(child, "advanced parameters", ENTER)
+    answer(child, "fluentd format", DOWN + ENTER)  # json
+    answer(child, "fluentd forward_host", ENTER)
+    answer(child, "Write these files?", ENTER)
+    finish(child)
+    record = yaml.safe_load((tmp_path / "out" / ".sidecar-new.yaml").read_text())
+    assert record["app"]["log_dir"] == "/var/log/app" and record["targets"] == ["compose"]
+    assert record["sidecars"][0]["params"]["format"] == "json"
+
+
+def test_two_sidecars_in_conflict_are_refused_while_choosing(tmp_path: Path) -> None:
+    catalog = tmp_path / "catalog"
+    shutil.copytree(builtin_root() / "templates", catalog / "templates")
+    index = yaml.safe_load((builtin_root() / "catalog.yaml").read_text())
+    next(t for t in index["templates"] if t["name"] == "metrics")["conflicts"] = ["envoy"]
+    (catalog / "catalog.yaml").write_text(yaml.safe_dump(index, sort_keys=False))
+    write_answers(tmp_path / "app.yaml", {"app": {k: v for k, v in FULL_ANSWERS["app"].items()},
+                                          "targets": ["compose"]})
+    child = spawn("--answers", "app.yaml", "--catalog", str(catalog), "--output", "out", cwd=tmp_path)
+    answer(child, "Sidecars", DOWN + SPACE + DOWN + SPACE + ENTER)  # envoy and metrics
+    wait_for(child, "sidecars: 'metrics' cannot go with 'envoy'")
+    child.send(SPACE + ENTER)  # drop metrics, keep envoy
+    answer(child, "advanced parameters", ENTER)
+    answer(child, "envoy listen_port", ENTER)
+    answer(child, "Write these files?", ENTER)
+    finish(child)
+    record = yaml.safe_load((tmp_path / "out" / ".sidecar-new.yaml").read_text())
+    assert [s["name"] for s in record["sidecars"]] == ["envoy"]
+
+
+def test_a_pipe_on_stdin_never_prompts(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "generator", "new", "--output", str(tmp_path / "out")],
+                          input="orders-api\n", capture_output=True, text=True, timeout=30)
+    assert done.returncode == 1 and "pass --answers FILE" in done.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_save_answers_replays_without_the_wizard(tmp_path: Path) -> None:
+    write_answers(tmp_path / "full.yaml", FULL_ANSWERS)
+    result = run_cli("new", "--answers", str(tmp_path / "full.yaml"), "--no-input", "--dry-run",
+                     "--save-answers", str(tmp_path / "saved.yaml"))
+    assert result.exit_code == 0 and "saved the answers to" in result.output
+    assert yaml.safe_load((tmp_path / "saved.yaml").read_text()) == FULL_ANSWERS
+    refused = run_cli("new", "--answers", str(tmp_path / "full.yaml"), "--no-input",
+                      "--save-answers", str(tmp_path), "--output", str(tmp_path / "out"))
+    assert refused.exit_code == 1 and "--save-answers" in refused.output
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("case", ["all-sidecars-1.31", "classic-sidecars-1.28", "no-sidecars-defaults"])
+def test_summary_before_writing_matches_golden(case: str, builtin_catalog, update_golden: bool,
+                                               tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from generator.prompts import summary
+
+    monkeypatch.chdir(tmp_path)  # the summary notes an output folder that already exists
+    answers = yaml.safe_load((GOLDEN / case / "answers.yaml").read_text())
+    text = summary(answers, builtin_catalog, False, Path(answers["app"]["name"]))
+    expected = GOLDEN / "wizard-summary" / f"{case}.txt"
+    if update_golden:
+        expected.parent.mkdir(exist_ok=True)
+        expected.write_text(text)
+    assert text == expected.read_text()

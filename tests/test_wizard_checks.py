@@ -1,0 +1,59 @@
+"""The checks the wizard runs while answering give the same reasons as the answers file."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from generator import wizard_checks as checks
+from generator.catalog import Catalog
+from generator.errors import SpecError
+from generator.spec import parse_spec
+
+APP = checks.app_of({"name": "web", "image": "team/web:1.0", "port": 9901})
+
+
+def test_a_port_parameter_equal_to_the_app_port_is_a_clash_naming_the_owner(builtin_catalog) -> None:
+    envoy = builtin_catalog.get("envoy")
+    params = checks.param_values(envoy, {})
+    clashes = checks.port_clashes(envoy, APP, params, checks.app_ports(APP))
+    assert [(c.number, c.owner, c.param) for c in clashes] == [(9901, "the app", "admin_port")]
+    # the answers file refuses the same thing with the same reason
+    with pytest.raises(SpecError, match=r"port 9901/TCP \(envoy-admin\) is already taken by the app"):
+        parse_spec({"app": {"name": "web", "image": "team/web:1.0", "port": 9901}, "sidecars": ["envoy"]},
+                   builtin_catalog)
+
+
+def test_two_sidecars_on_one_port_clash_with_the_earlier_one(builtin_catalog) -> None:
+    taken = checks.app_ports(APP)
+    metrics = builtin_catalog.get("metrics")
+    assert checks.port_clashes(metrics, APP, checks.param_values(metrics, {}), taken) == []
+    envoy = builtin_catalog.get("envoy")
+    clashes = checks.port_clashes(envoy, APP, checks.param_values(envoy, {"listen_port": 9102,
+                                                                          "admin_port": 9000}), taken)
+    assert [(c.owner, c.param) for c in clashes] == [("sidecar 'metrics'", "listen_port")]
+
+
+def test_sidecars_the_catalog_declares_in_conflict_are_refused(builtin_catalog) -> None:
+    catalog = Catalog("t", "1", "t", tuple(
+        replace(t, conflicts=("envoy",)) if t.name == "metrics" else t for t in builtin_catalog.templates))
+    assert checks.selection_problem(["envoy", "metrics"], catalog, APP, {}) == (
+        "sidecars: 'metrics' cannot go with 'envoy' (the catalog declares them in conflict)")
+    assert checks.selection_problem(["envoy"], catalog, APP, {}) is None
+
+
+def test_a_sidecar_needing_the_log_folder_is_reported_when_the_app_has_none(builtin_catalog) -> None:
+    assert checks.missing_needs(["fluentd", "envoy"], builtin_catalog, {"name": "web"}) == [("fluentd", "log_dir")]
+    assert checks.missing_needs(["fluentd"], builtin_catalog, {"log_dir": "/var/log/web"}) == []
+
+
+@pytest.mark.parametrize("value", ["kube-system", "Shop", "default"])
+def test_namespace_rule_is_the_spec_rule(value: str) -> None:
+    with pytest.raises(SpecError) as refused:
+        checks.namespace("kubernetes.namespace", value)
+    assert refused.value.message.startswith("kubernetes.namespace: ")
+
+
+def test_typed_numbers_become_ints_and_other_text_stays_text() -> None:
+    assert checks.to_int(" 8080 ") == 8080 and checks.to_int("80a") == "80a"
