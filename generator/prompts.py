@@ -21,6 +21,7 @@ from generator import rules
 from generator import wizard_checks as checks
 from generator.catalog import Catalog, Template
 from generator.errors import SidecarError, SpecError
+from generator.summary import summary
 
 # (key, question, rule, optional): the app, in the order a person thinks about it.
 _APP = (
@@ -56,42 +57,6 @@ def run_wizard(raw: dict[str, Any], catalog: Catalog, *, ask_all: bool = False,
         if action == "quit":
             raise SidecarError("quit at the summary; nothing written")
         wizard.ask_all = True  # go round again, every question, current answers as defaults
-
-
-def summary(answers: dict[str, Any], catalog: Catalog, allow_unpinned: bool, dest: Path,
-            force: bool = False) -> str:
-    """The choices in a few lines and the picture of the pod (both pure, built from the spec)."""
-    from generator.picture import draw_pod
-    from generator.pod import build_pod
-    from generator.spec import parse_spec
-
-    spec = parse_spec(answers, catalog, allow_unpinned=allow_unpinned)
-    app = spec.app
-    details = [f"port {app.port}", f"health {app.health_path}",
-               f"logs {app.log_dir}" if app.log_dir else "logs to stdout",
-               f"metrics {app.metrics_path}" if app.metrics_path else "no metrics endpoint",
-               f"{app.replicas} replicas"]
-    sidecars = []
-    for choice in spec.sidecars:
-        template = catalog.get(choice.name)
-        changed = [f"{k}={v!r}" for k, v in choice.params if v != template.param(k).default]
-        sidecars.append(choice.name + (f" ({', '.join(changed)})" if changed else ""))
-    targets = []
-    if "compose" in spec.targets:
-        targets.append("compose.yaml")
-    if "kubernetes" in spec.targets:
-        native = rules.version_tuple(spec.kubernetes_version) >= rules.NATIVE_SIDECARS_FROM
-        targets.append(f"k8s/ for Kubernetes {spec.kubernetes_version} "
-                       f"({'native' if native else 'classic'} sidecars), namespace {spec.namespace}")
-    lines = ["", "Summary",
-             f"  app       {app.name}  {app.image}",
-             f"            {', '.join(details)}",
-             f"  sidecars  {', '.join(sidecars) or 'none'}",
-             f"  targets   {'; '.join(targets)}",
-             f"  output    {dest}/"]
-    if not force and dest.is_dir() and any(dest.iterdir()):
-        lines.append(f"  note      {dest}/ already exists: sidecar-new replaces it only with --force")
-    return "\n".join(lines) + "\n\n" + draw_pod(build_pod(spec, catalog))
 
 
 class _Wizard:
@@ -156,7 +121,7 @@ class _Wizard:
         return {"port": 8080, "health_path": "/healthz"}.get(key, "")
 
     def sidecar_choice(self) -> list[str]:
-        entries = _entries(self.answers.get("sidecars"), self.catalog)
+        entries = checks.prefilled_sidecars(self.answers.get("sidecars"), self.catalog)
         self.given = {name: params for name, params in entries}
         names = [name for name, _ in entries]
         app = checks.app_of(self.answers["app"])
@@ -218,15 +183,13 @@ class _Wizard:
             given[clash.param] = _param(template, template.param(clash.param), given, app, taken)
 
     def targets(self) -> None:
-        def valid(value: Any) -> None:
-            rules.targets("targets", value)
-
-        if self.should_ask(self.answers, "targets", valid):
-            current = rules.TARGETS if self.answers.get("targets") is None else self.answers["targets"]
-            default = {("compose",): "compose", ("kubernetes",): "kubernetes"}.get(
-                tuple(current) if isinstance(current, list) else (current,), "both")
+        if self.should_ask(self.answers, "targets", lambda v: rules.targets("targets", v)):
+            try:
+                current = rules.targets("targets", self.answers.get("targets", "both"))
+            except SpecError:
+                current = rules.TARGETS
             chosen = _ask(questionary.select("Targets", [Choice(t, v) for t, v in _TARGETS],
-                                             default=default))
+                                             default=current[0] if len(current) == 1 else "both"))
             self.answers["targets"] = list(rules.targets("targets", chosen))
         if "kubernetes" not in rules.targets("targets", self.answers["targets"]):
             return
@@ -234,7 +197,8 @@ class _Wizard:
             self.answers["kubernetes"] = {}
         kube = self.answers["kubernetes"]
         if self.should_ask(kube, "version", lambda v: rules.kubernetes_version("kubernetes.version", v)):
-            versions = [Choice(f"{v}  {'native' if rules.version_tuple(v) >= rules.NATIVE_SIDECARS_FROM else 'classic'} sidecars", v)
+            native = lambda v: rules.version_tuple(v) >= rules.NATIVE_SIDECARS_FROM  # noqa: E731
+            versions = [Choice(f"{v}  {'native' if native(v) else 'classic'} sidecars", v)
                         for v in reversed(rules.KUBERNETES_VERSIONS)]
             current = str(kube.get("version", rules.DEFAULT_KUBERNETES_VERSION))
             kube["version"] = _ask(questionary.select(
@@ -306,23 +270,6 @@ def _ask(question: questionary.Question) -> Any:
     app = question.application
     app.key_bindings = merge_key_bindings([app.key_bindings, bindings]) if app.key_bindings else bindings
     return question.unsafe_ask()
-
-
-def _entries(raw: Any, catalog: Catalog) -> list[tuple[str, dict]]:
-    """The pre-filled sidecars as (name, params); the spec's message for a malformed entry."""
-    if raw is None:
-        return []
-    from generator.spec import parse_spec
-
-    entries = []
-    for item in raw if isinstance(raw, list) else [raw]:
-        name = item if isinstance(item, str) else item.get("name") if isinstance(item, dict) else None
-        params = item.get("params") or {} if isinstance(item, dict) else {}
-        if not isinstance(name, str) or not isinstance(params, dict) or any(
-                catalog.get(name).param(str(k)) is None for k in params):
-            parse_spec({"app": {"name": "probe", "image": "probe:1"}, "sidecars": raw}, catalog)
-        entries.append((name, dict(params)))
-    return entries
 
 
 def _warn(message: str) -> None:

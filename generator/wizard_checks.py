@@ -116,14 +116,28 @@ def missing_needs(names: list[str], catalog: Catalog, answers_app: Mapping[str, 
     return missing
 
 
+def prefilled_sidecars(raw: Any, catalog: Catalog) -> list[tuple[str, dict]]:
+    """The pre-filled sidecars as (name, params); the spec's message for a malformed entry."""
+    if raw is None:
+        return []
+    entries = []
+    for item in raw if isinstance(raw, list) else [raw]:
+        name = item if isinstance(item, str) else item.get("name") if isinstance(item, dict) else None
+        params = item.get("params") or {} if isinstance(item, dict) else {}
+        template = catalog.get(name) if isinstance(name, str) else None  # unknown: its message
+        if template is None or not isinstance(params, dict) or not all(map(template.param, map(str, params))):
+            parse_spec({"app": {"name": "probe", "image": "probe:1"}, "sidecars": raw}, catalog)
+            raise SpecError(f"sidecars: {item!r} must be a name or {{name: ..., params: {{...}}}}")
+        entries.append((name, dict(params)))
+    return entries
+
+
 def namespace(field: str, value: Any) -> str:
     """The spec's namespace rule, whatever it is: run parse_spec on a minimal request."""
     probe = {"app": {"name": "probe", "image": "probe:1"}, "targets": ["kubernetes"],
              "kubernetes": {"namespace": value}}
-    from generator.catalog import Catalog as _Catalog
-
     try:
-        parse_spec(probe, _Catalog("none", "0", "none", ()))
+        parse_spec(probe, Catalog("none", "0", "none", ()))
     except SpecError as exc:
         raise SpecError(exc.message.replace("kubernetes.namespace", field, 1)) from None
     return value

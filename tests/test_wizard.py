@@ -249,7 +249,7 @@ def test_save_answers_replays_without_the_wizard(tmp_path: Path) -> None:
 @pytest.mark.parametrize("case", ["all-sidecars-1.31", "classic-sidecars-1.28", "no-sidecars-defaults"])
 def test_summary_before_writing_matches_golden(case: str, builtin_catalog, update_golden: bool,
                                                tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from generator.prompts import summary
+    from generator.summary import summary
 
     monkeypatch.chdir(tmp_path)  # the summary notes an output folder that already exists
     answers = yaml.safe_load((GOLDEN / case / "answers.yaml").read_text())

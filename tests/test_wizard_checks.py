@@ -57,3 +57,12 @@ def test_namespace_rule_is_the_spec_rule(value: str) -> None:
 
 def test_typed_numbers_become_ints_and_other_text_stays_text() -> None:
     assert checks.to_int(" 8080 ") == 8080 and checks.to_int("80a") == "80a"
+
+
+def test_a_malformed_prefilled_sidecar_gets_the_answers_file_message(builtin_catalog) -> None:
+    assert checks.prefilled_sidecars(["fluentd", {"name": "envoy", "params": {"listen_port": 10001}}],
+                                     builtin_catalog) == [("fluentd", {}), ("envoy", {"listen_port": 10001})]
+    with pytest.raises(SpecError, match=r"sidecars.envoy.params.port: unknown parameter of 'envoy'"):
+        checks.prefilled_sidecars([{"name": "envoy", "params": {"port": 1}}], builtin_catalog)
+    with pytest.raises(SpecError, match=r"'nginx' is not in catalog 'builtin'"):
+        checks.prefilled_sidecars(["nginx"], builtin_catalog)
