@@ -59,6 +59,20 @@ class Catalog:
     version: str
     source: str
     templates: tuple[Template, ...]
+    root: Path | None = None  # the folder holding catalog.yaml (and hooks/)
+    # Where a team catalog came from (generator/fetch.py fills these in at load time),
+    # recorded in .sidecar-new.yaml so a result can be traced to the exact templates.
+    checkout: str | None = None
+    directory: str | None = None
+    commit: str | None = None  # git rev-parse HEAD of the fetched clone
+    content_hash: str | None = None  # sha256 over the catalog folder's files (folders, zips)
+
+    @property
+    def provenance(self) -> dict[str, str]:
+        found = {"name": self.name, "version": self.version, "source": self.source,
+                 "checkout": self.checkout, "directory": self.directory, "commit": self.commit,
+                 "sha256": self.content_hash}
+        return {key: value for key, value in found.items() if value is not None}
 
     def get(self, name: str) -> Template:
         for template in self.templates:
@@ -94,7 +108,13 @@ def load_catalog(root: Path | None = None, source: str | None = None) -> Catalog
     names = [t.name for t in templates]
     for duplicate in {n for n in names if names.count(n) > 1}:
         raise CatalogError(f"{where}: template {duplicate!r} is listed twice")
-    return Catalog(name=name, version=version, source=source or "builtin", templates=tuple(templates))
+    return Catalog(name=name, version=version, source=source or "builtin", templates=tuple(templates),
+                   root=root)
+
+
+def load_entry(root: Path, entry: Any, where: str) -> Template:
+    """One catalog.yaml entry and its folder (catalog lint checks templates one by one)."""
+    return _load_template(root, entry, where)
 
 
 def _load_template(root: Path, entry: Any, where: str) -> Template:
@@ -109,10 +129,12 @@ def _load_template(root: Path, entry: Any, where: str) -> Template:
     folder_name = _string(entry, "path", where)
     _expect(is_safe_relative(folder_name), where, f"path: {folder_name!r} must stay inside the catalog")
     folder = root / folder_name
-    _expect(folder.is_dir() and folder.resolve().is_relative_to(root.resolve()),
-            where, f"path: template folder {folder_name!r} does not exist")
+    _expect(folder.is_dir(), where, f"path: template folder {folder_name!r} does not exist")
+    _expect(folder.resolve().is_relative_to(root.resolve()), where,
+            f"path: template folder {folder_name!r} is a link out of the catalog")
     definition_path = folder / "sidecar.yaml"
     _expect(definition_path.is_file(), str(definition_path), "missing template definition")
+    _expect(not definition_path.is_symlink(), str(definition_path), "must be a file, not a link")
     definition = load_file(definition_path, CatalogError)
     dwhere = str(definition_path)
     _expect(isinstance(definition, dict), dwhere, "top level must be a mapping")
@@ -143,9 +165,9 @@ def _load_param(name: str, spec: Any, where: str) -> Param:
                   advanced=bool(spec.get("advanced", False)))
     if not param.required:
         try:
-            rules.param_value(where, kind, param.default, param.choices)
+            rules.param_value(f"{where}.default", kind, param.default, param.choices)
         except SpecError as exc:
-            raise CatalogError(f"default {exc.message}") from None
+            raise CatalogError(exc.message) from None
     return param
 
 

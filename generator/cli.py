@@ -16,6 +16,10 @@ app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_mar
                   help="Scaffold a service's compose.yaml, Kubernetes base and sidecar configs "
                        "from a catalog of vetted sidecar templates.")
 _state = {"debug": False}
+_CATALOG_HELP = ("Catalog: a folder, git URL, .zip file or abbreviation such as gh:org/repo "
+                 "[default: $SIDECAR_NEW_CATALOG, else built-in].")
+_CHECKOUT_HELP = "Branch, tag or commit to check out of a git/hg --catalog."
+_DIRECTORY_HELP = "Subfolder of the --catalog that holds catalog.yaml."
 
 
 def _version(value: bool) -> None:
@@ -45,7 +49,10 @@ def new(
     sidecars: Optional[List[str]] = typer.Option(None, "--with", help="Add a sidecar from the catalog (repeatable)."),
     target: Optional[str] = typer.Option(None, "--target", help="compose, kubernetes or both [default: both]."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Output folder [default: ./<app name>]."),
-    catalog: Optional[str] = typer.Option(None, "--catalog", help="Catalog folder [default: built-in]."),
+    catalog: Optional[str] = typer.Option(None, "--catalog", help=_CATALOG_HELP),
+    checkout: Optional[str] = typer.Option(None, "--checkout", help=_CHECKOUT_HELP),
+    directory: Optional[str] = typer.Option(None, "--directory", help=_DIRECTORY_HELP),
+    trust: bool = typer.Option(False, "--trust", help="Run the catalog's hooks/post_render after writing."),
     no_input: bool = typer.Option(False, "--no-input", help="Never prompt: defaults for what is missing."),
     dry_run: bool = typer.Option(False, "--dry-run", help="List the files that would be written; write nothing."),
     show_diff: bool = typer.Option(False, "--diff", help="Show what would change in the output folder; write nothing."),
@@ -60,7 +67,7 @@ def new(
         from generator.pipeline import build
         from generator.spec import parse_spec
 
-        loaded = _load_catalog(catalog)
+        loaded = _load_catalog(catalog, checkout, directory)
         raw = apply_flags(load_answers(answers), name=name, image=image, port=port,
                           health_path=health_path, sidecars=sidecars, target=target)
         interactive = not no_input and sys.stdin.isatty()
@@ -84,18 +91,28 @@ def new(
             typer.echo(f"saved the answers to {save_answers}")
         if dry_run or show_diff:
             _preview(files, dest, show_diff)
+            if loaded.root is not None and (loaded.root / "hooks").exists():
+                typer.echo("catalog hooks do not run on a dry run or a diff")
             return
+        from generator.hooks import check_hooks, run_hooks
         from generator.writer import write
 
+        check_hooks(loaded, trust)
         result = write(files, dest, force=force)
         _report(files, dest, result, spec.targets)
+        # Hooks come from the catalog, so they run only after a successful write, only when
+        # trusted, and inside the output folder.
+        for line in run_hooks(loaded, dest, trust):
+            typer.echo(line)
 
 
 @app.command("list")
-def list_templates(catalog: Optional[str] = typer.Option(None, "--catalog", help="Catalog folder [default: built-in].")) -> None:
+def list_templates(catalog: Optional[str] = typer.Option(None, "--catalog", help=_CATALOG_HELP),
+                   checkout: Optional[str] = typer.Option(None, "--checkout", help=_CHECKOUT_HELP),
+                   directory: Optional[str] = typer.Option(None, "--directory", help=_DIRECTORY_HELP)) -> None:
     """The catalog: name, capability, image and summary of each template."""
     with _errors():
-        loaded = _load_catalog(catalog)
+        loaded = _load_catalog(catalog, checkout, directory)
         rows = [("NAME", "CAPABILITY", "IMAGE", "SUMMARY")]
         rows += [(t.name, t.capability, t.image, t.summary) for t in loaded.templates]
         widths = [max(len(row[i]) for row in rows) for i in range(3)]
@@ -106,12 +123,14 @@ def list_templates(catalog: Optional[str] = typer.Option(None, "--catalog", help
 
 @app.command()
 def show(template_name: str = typer.Argument(..., metavar="NAME"),
-         catalog: Optional[str] = typer.Option(None, "--catalog", help="Catalog folder [default: built-in].")) -> None:
+         catalog: Optional[str] = typer.Option(None, "--catalog", help=_CATALOG_HELP),
+         checkout: Optional[str] = typer.Option(None, "--checkout", help=_CHECKOUT_HELP),
+         directory: Optional[str] = typer.Option(None, "--directory", help=_DIRECTORY_HELP)) -> None:
     """One template: parameters, ports, volumes, probes and resources."""
     with _errors():
         from generator.describe import describe_template
 
-        typer.echo(describe_template(_load_catalog(catalog).get(template_name)), nl=False)
+        typer.echo(describe_template(_load_catalog(catalog, checkout, directory).get(template_name)), nl=False)
 
 
 @app.command()
@@ -130,17 +149,50 @@ def check(folder: Path = typer.Argument(..., metavar="DIR")) -> None:
         typer.echo(f"{folder}: ok")
 
 
-def _load_catalog(source: Optional[str]):
-    from generator.catalog import load_catalog
+catalog_app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None,
+                          no_args_is_help=True, help="Maintain a team catalog: lint it, add a template.")
+app.add_typer(catalog_app, name="catalog")
 
-    if source is None:
-        return load_catalog()
-    path = Path(source)
-    if not path.is_dir():
+
+@catalog_app.command("lint")
+def catalog_lint(path: str = typer.Argument(..., metavar="PATH", help="Catalog folder (or any --catalog source)."),
+                 checkout: Optional[str] = typer.Option(None, "--checkout", help=_CHECKOUT_HELP),
+                 directory: Optional[str] = typer.Option(None, "--directory", help=_DIRECTORY_HELP)) -> None:
+    """Check a catalog: schema (with file and line), every template rendered with its defaults
+    through the real validators, pinned images, probes, limits, hardening, port/volume clashes."""
+    with _errors():
         from generator.errors import CatalogError
+        from generator.fetch import Source, fetch_source
+        from generator.lint import lint_catalog
 
-        raise CatalogError(f"--catalog: {source} is not a catalog folder")
-    return load_catalog(path, source=str(path.resolve()))
+        root, shown, _ = fetch_source(Source(path, checkout, directory))
+        problems, summary = lint_catalog(root, shown)
+        for problem in problems:
+            typer.echo(problem, err=True)
+        if problems:
+            raise CatalogError(f"{path}: {len(problems)} problem(s)")
+        typer.echo(summary)
+
+
+@catalog_app.command("new")
+def catalog_new(name: str = typer.Argument(..., metavar="NAME", help="Template name (DNS-1123 label)."),
+                capability: str = typer.Option(..., "--capability", help="What it adds: logging, proxy, metrics, ..."),
+                catalog: Path = typer.Option(Path("."), "--catalog", help="Catalog folder [default: .].")) -> None:
+    """Scaffold templates/NAME/ and its catalog.yaml entry (created if missing), passing
+    `catalog lint` as generated, with TODO comments where to fill in."""
+    with _errors():
+        from generator.scaffold import scaffold
+
+        for written in scaffold(catalog, name, capability):
+            typer.echo(f"wrote {written}")
+        typer.echo(f"next: fill in the TODOs, then sidecar-new catalog lint {catalog}")
+
+
+def _load_catalog(source: Optional[str], checkout: Optional[str] = None, directory: Optional[str] = None):
+    # fetch.py imports cookiecutter only for remote sources: built-in and folders stay fast.
+    from generator.fetch import load_source, resolve_source
+
+    return load_source(resolve_source(source, checkout, directory))
 
 
 def _preview(files, dest: Path, show_diff: bool) -> None:

@@ -31,6 +31,10 @@ class WriteError(SidecarError):
     """The output folder could not be written safely."""
 
 
+class HookError(SidecarError):
+    """A trusted catalog hook failed after the files were written."""
+
+
 class CheckError(SidecarError):
     """Generated output failed a validator, or a validator is missing."""
 

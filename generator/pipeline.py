@@ -39,7 +39,6 @@ def record(spec: Spec, catalog: Catalog, files: FileSet) -> dict[str, Any]:
     return {
         **to_answers(spec),
         "generated_by": {"tool": "sidecar-new", "version": __version__,
-                         "catalog": {"name": catalog.name, "version": catalog.version,
-                                     "source": catalog.source}},
+                         "catalog": catalog.provenance},
         "files": {path: hashlib.sha256(data).hexdigest() for path, data in files.items()},
     }

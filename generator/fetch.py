@@ -1,0 +1,205 @@
+"""Catalog sources: the built-in catalog, a local folder, or a git/hg URL, zip file or
+abbreviation (gh:org/repo) fetched and cached with cookiecutter's repository support.
+
+cookiecutter costs ~300 ms to import, so it is imported only inside the functions that
+fetch something remote; the built-in catalog and local folders never load it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Iterator, Mapping
+
+from generator.catalog import Catalog, builtin_root, load_catalog
+from generator.errors import CatalogError, FetchError
+from generator.fileset import is_safe_relative
+
+ENV_SOURCE = "SIDECAR_NEW_CATALOG"
+ENV_CHECKOUT = "SIDECAR_NEW_CATALOG_CHECKOUT"
+ENV_DIRECTORY = "SIDECAR_NEW_CATALOG_DIRECTORY"
+BUILTIN = "builtin"
+_SKIPPED_DIRS = {".git", ".hg", "__pycache__"}
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    location: str  # as the user gave it: folder, URL, zip, abbreviation or "builtin"
+    checkout: str | None = None
+    directory: str | None = None
+    field: str = "--catalog"  # what error messages name: the flag or the environment variable
+
+
+def resolve_source(location: str | None, checkout: str | None, directory: str | None,
+                   environ: Mapping[str, str] = os.environ) -> Source:
+    """--catalog wins; otherwise SIDECAR_NEW_CATALOG (with its _CHECKOUT and _DIRECTORY, which
+    apply only to the environment's source); otherwise the built-in catalog."""
+    if location:
+        return Source(location, checkout, directory)
+    if environ.get(ENV_SOURCE):
+        return Source(environ[ENV_SOURCE], checkout or environ.get(ENV_CHECKOUT) or None,
+                      directory or environ.get(ENV_DIRECTORY) or None, field=ENV_SOURCE)
+    return Source(BUILTIN, checkout, directory)
+
+
+def fetch_source(source: Source) -> tuple[Path, str, str | None]:
+    """(the catalog's folder on this machine, the source as recorded, the git commit if any)."""
+    if source.checkout is not None and (not source.checkout.strip() or source.checkout.startswith("-")):
+        raise FetchError(f"--checkout: {source.checkout!r} is not a branch, tag or commit")
+    if source.location == BUILTIN:
+        if source.checkout or source.directory:
+            raise FetchError("--checkout and --directory need a --catalog other than the built-in one")
+        return builtin_root(), BUILTIN, None
+    local = Path(source.location).expanduser()
+    if local.is_dir():
+        if source.checkout:
+            raise FetchError(f"--checkout: {source.location} is a local folder; --checkout is for "
+                             "git and hg sources (check out the ref in the folder yourself)")
+        return _subfolder(local, source, source.location), str(local.resolve()), None
+    with _quiet_noninteractive():
+        folder, url, commit = _fetch(source)
+    return _subfolder(folder, source, url), url, commit
+
+
+def load_source(source: Source) -> Catalog:
+    """The catalog a source names, with where it came from filled in; FetchError or CatalogError."""
+    root, shown, commit = fetch_source(source)
+    if shown == BUILTIN:
+        return load_catalog()  # traced by the tool's version; keeps the record unchanged
+    catalog = load_catalog(root, source=shown)
+    return replace(catalog, checkout=source.checkout, directory=source.directory, commit=commit,
+                   content_hash=None if commit else content_hash(root))
+
+
+def content_hash(root: Path) -> str:
+    """sha256 over every file's path and content under root (links by their target, VCS folders
+    skipped), so two catalogs with the same hash rendered from the same templates."""
+    digest = hashlib.sha256()
+    for folder, dirs, names in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if d not in _SKIPPED_DIRS)
+        for name in sorted(names):
+            path = Path(folder) / name
+            relative = path.relative_to(root).as_posix()
+            data = os.readlink(path).encode() if path.is_symlink() else path.read_bytes()
+            digest.update(relative.encode() + b"\0" + hashlib.sha256(data).digest())
+    return digest.hexdigest()
+
+
+def _subfolder(folder: Path, source: Source, shown: str) -> Path:
+    if not source.directory:
+        root = folder
+    elif not is_safe_relative(source.directory.strip("/")):
+        raise FetchError(f"--directory: {source.directory!r} must be a relative path inside {shown}")
+    else:
+        root = folder / source.directory.strip("/")
+        if not root.resolve().is_relative_to(folder.resolve()):
+            raise FetchError(f"--directory: {source.directory!r} leads out of {shown}")
+    if not (root / "catalog.yaml").is_file():
+        inside = f" (directory {source.directory})" if source.directory else ""
+        raise CatalogError(f"{source.field}: no catalog.yaml in {shown}{inside}; a catalog is "
+                           "catalog.yaml + templates/ (pass --directory if it sits in a subfolder)")
+    return root
+
+
+def _fetch(source: Source) -> tuple[Path, str, str | None]:
+    """(local folder, URL or path fetched, git commit) for a remote or zip source."""
+    from cookiecutter import exceptions, repository
+    from cookiecutter.config import get_user_config
+
+    try:
+        settings = get_user_config()
+    except exceptions.CookiecutterException as exc:
+        raise FetchError(f"cookiecutter config: {exc}") from None
+    abbreviations = settings.get("abbreviations") or {}
+    url = repository.expand_abbreviations(source.location, abbreviations)
+    cache = Path(settings["cookiecutters_dir"]).expanduser() / "sidecar-new"
+    key = hashlib.sha256(f"{url}\0{source.checkout or ''}".encode()).hexdigest()[:16]
+    try:
+        if repository.is_zip_file(url):
+            return _unzip(url, source, cache / "zips" / key), url, None
+        if repository.is_repo_url(url):
+            return _clone(url, source, cache / key)
+    except exceptions.CookiecutterException as exc:
+        raise FetchError(f"{source.field}: cannot fetch {url}: {_one_line(str(exc))}") from None
+    except subprocess.CalledProcessError as exc:
+        output = exc.output.decode(errors="replace") if isinstance(exc.output, bytes) else str(exc.output)
+        raise FetchError(f"{source.field}: cannot fetch {url}: {_last_error(output)}") from None
+    except OSError as exc:
+        raise FetchError(f"{source.field}: cannot fetch {url}: {exc.strerror or exc}") from None
+    known = ", ".join(f"{name}:" for name in sorted(abbreviations)) or "none"
+    raise FetchError(f"{source.field}: {source.location!r} is not a catalog folder, a git or hg URL, "
+                     f"a .zip file or an abbreviation (known: {known})")
+
+
+def _clone(url: str, source: Source, clone_to: Path) -> tuple[Path, str, str | None]:
+    from cookiecutter import vcs
+
+    try:
+        vcs.identify_repo(url)
+    except Exception:  # UnknownRepoType: file:///srv/catalog, https://code.example.com/catalog
+        url = f"git+{url}"
+    # no_input: a clone left from an earlier run is replaced without the "re-download?" prompt.
+    folder = Path(vcs.clone(url, checkout=source.checkout, clone_to_dir=clone_to, no_input=True))
+    shown = url.removeprefix("git+")
+    if vcs.identify_repo(url)[0] != "git":
+        return folder, shown, None
+    done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=folder, capture_output=True, text=True)
+    return folder, shown, done.stdout.strip() if done.returncode == 0 else None
+
+
+def _unzip(url: str, source: Source, keep_in: Path) -> Path:
+    from cookiecutter import repository, zipfile
+
+    if source.checkout:
+        raise FetchError(f"--checkout: {url} is a zip file; --checkout is for git and hg sources")
+    is_url = repository.is_repo_url(url)
+    if not is_url and not Path(url).expanduser().is_file():
+        raise FetchError(f"{source.field}: {url}: no such zip file")
+    # cookiecutter unpacks into a fresh temporary folder; keep the result in the cache so
+    # template folders (and hooks) stay where `show` and the hook runner say they are.
+    unpacked = Path(zipfile.unzip(str(Path(url).expanduser()) if not is_url else url, is_url=is_url,
+                                  clone_to_dir=keep_in / "download", no_input=True))
+    target = keep_in / unpacked.name
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.move(str(unpacked), target)
+    shutil.rmtree(unpacked.parent, ignore_errors=True)
+    return target
+
+
+@contextmanager
+def _quiet_noninteractive() -> Iterator[None]:
+    """Fetching never prompts (git asks for credentials on a terminal; ssh for host keys and
+    passwords) and cookiecutter's logger does not print tracebacks of failed clones."""
+    import logging
+
+    logger = logging.getLogger("cookiecutter")
+    saved_env = {k: os.environ.get(k) for k in ("GIT_TERMINAL_PROMPT", "GIT_SSH_COMMAND")}
+    saved_log = (logger.propagate, list(logger.handlers))
+    os.environ["GIT_TERMINAL_PROMPT"] = "0"
+    os.environ.setdefault("GIT_SSH_COMMAND", "ssh -o BatchMode=yes")
+    logger.propagate = False
+    logger.handlers = [logging.NullHandler()]
+    try:
+        yield
+    finally:
+        for key, value in saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        logger.propagate, logger.handlers = saved_log
+
+
+def _last_error(output: str) -> str:
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    errors = [line for line in lines if line.lower().startswith(("fatal:", "error:", "abort:"))]
+    return (errors or lines[-1:] or ["failed"])[0]  # git's first fatal line names the cause
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

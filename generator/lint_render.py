@@ -1,0 +1,107 @@
+"""catalog lint, stage two: render each template with its defaults through the real pipeline
+into a temporary folder and run the real validators on it (generator.check), and find
+templates that fight over a port or a volume name without declaring the conflict."""
+
+from __future__ import annotations
+
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from itertools import combinations
+from pathlib import Path
+from typing import Any
+
+from generator.catalog import Catalog, Template
+from generator.errors import SidecarError
+from generator.spec import App, claimed_ports, template_context
+
+# The native-sidecar path (the default version) and the classic one (below 1.29).
+VERSIONS = ("1.33", "1.28")
+SAMPLE_APP = {"name": "lint-app", "image": "registry.example.com/lint/app:1.0.0", "port": 8080,
+              "health_path": "/healthz", "log_dir": "/var/log/app", "metrics_path": "/metrics"}
+# A value for each parameter without a default, so such templates can still be rendered.
+_SAMPLES = {"str": "example", "int": 1, "bool": False, "port": 18080, "path": "/data",
+            "host": "collector.example.com"}
+
+
+def sample_params(template: Template) -> dict[str, Any]:
+    return {p.name: (p.choices[0] if p.choices else _SAMPLES[p.type])
+            for p in template.params if p.required}
+
+
+def render_problems(catalog: Catalog) -> list[str]:
+    jobs = [(t, v) for t in catalog.templates for v in VERSIONS]
+    # The validators are subprocesses, so threads overlap them.
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda job: _render_one(catalog, *job), jobs))
+    seen: set[str] = set()
+    unique = []
+    for problem in (p for result in results for p in result):
+        if problem not in seen:  # the same problem at both versions is shown once
+            seen.add(problem)
+            unique.append(problem)
+    return unique
+
+
+def _render_one(catalog: Catalog, template: Template, version: str) -> list[str]:
+    from generator.check import check_folder
+    from generator.pipeline import build
+    from generator.spec import parse_spec
+    from generator.writer import write
+
+    where = f"{template.folder / 'sidecar.yaml'}: rendered with defaults"
+    answers = {"app": dict(SAMPLE_APP), "targets": ["compose", "kubernetes"],
+               "sidecars": [{"name": template.name, "params": sample_params(template)}],
+               "kubernetes": {"version": version}}
+    try:
+        files = build(parse_spec(answers, catalog), catalog)
+    except SidecarError as exc:
+        return [f"{where}: {exc.message}"]
+    with tempfile.TemporaryDirectory(prefix="sidecar-new-lint-") as scratch:
+        out = Path(scratch) / template.name
+        write(files, out)
+        problems = check_folder(out)
+        shown = f"{where} (Kubernetes {version})" if any("kubernetes" in p for p in problems) else where
+        return [f"{shown}: {p.replace(str(out) + '/', '').replace(str(out), '.')}" for p in problems]
+
+
+def conflict_problems(catalog: Catalog, index: Path, lines: dict[str, int | None]) -> list[str]:
+    """Two templates that would clash in one pod must say so with `conflicts:`."""
+    claims = {t.name: _claims(t) for t in catalog.templates}
+    problems = []
+    for a, b in combinations(catalog.templates, 2):
+        if a.name in b.conflicts or b.name in a.conflicts or None in (claims[a.name], claims[b.name]):
+            continue
+        ports_a, names_a, volumes_a = claims[a.name]
+        ports_b, names_b, volumes_b = claims[b.name]
+        clashes = [f"port {n}/{p}" for n, p in sorted(ports_a & ports_b)]
+        clashes += [f"port name {n!r}" for n in sorted(names_a & names_b)]
+        clashes += [f"volume {v!r}" for v in sorted(volumes_a & volumes_b)]
+        if clashes:
+            line = lines.get(a.name)
+            problems.append(f"{index}:{line}: templates {a.name!r} and {b.name!r} both use "
+                            f"{', '.join(clashes)}; change one, or declare `conflicts: [{b.name}]` "
+                            f"on {a.name!r}")
+    return problems
+
+
+def _claims(template: Template) -> tuple[set, set, set] | None:
+    """(port numbers with protocol, port names, volume names it owns or writes) with the
+    defaults applied; None
+    when the template does not render (the render check reports why)."""
+    from generator.render import expand
+
+    app = App(**{k: v for k, v in SAMPLE_APP.items()})
+    params = {**{p.name: p.default for p in template.params if not p.required}, **sample_params(template)}
+    try:
+        ports = claimed_ports(template, app, params)
+        context = template_context(app, params)
+        volumes = expand(list(template.definition.get("volumes") or []), context, template.name)
+        mounts = expand(list(template.definition.get("mounts") or []), context, template.name)
+        names = {f"{template.name}-{v['name']}" for v in volumes}
+        # A shared volume (the app's logs, another sidecar's) written by two sidecars is a fight too.
+        names |= {m["volume"] for m in mounts if not m.get("read_only")}
+    except (SidecarError, KeyError, TypeError):
+        return None
+    if template.files:
+        names.add(f"{template.name}-config")
+    return {(n, p) for _, n, p in ports}, {name for name, _, _ in ports}, names
