@@ -10,17 +10,19 @@ from generator.pod import Container, Pod
 WIDTH = 76  # the boxes' outer width; a longer row widens every box
 
 
-def draw_pod(pod: Pod) -> str:
+def draw_pod(pod: Pod, kubernetes: bool = True) -> str:
+    """`kubernetes`: say how Kubernetes runs the sidecars (native or not); False for Compose only."""
     app = pod.app
+    native = kubernetes and pod.native_sidecars
     # A sidecar with a public port while the app has none stands in front of it (a proxy).
     fronting = [] if any(p.public for p in app.ports) else [
         c for c in pod.sidecars if any(p.public for p in c.ports)]
     behind = [c for c in pod.sidecars if c not in fronting]
-    inner = max(WIDTH - 4, *(len(row) for c in pod.containers for row in _rows(c, pod)),
-                *(len(_title(c, pod)) + 4 for c in pod.containers))
+    inner = max(WIDTH - 4, *(len(row) for c in pod.containers for row in _rows(c)),
+                *(len(_title(c, pod, native)) + len(c.name) + 8 for c in pod.containers))
     lines = [f"pod {pod.name}, {pod.replicas} replica{'s' if pod.replicas != 1 else ''}; "
              "the containers share one network namespace (localhost)"]
-    if pod.native_sidecars and pod.sidecars:
+    if native and pod.sidecars:
         lines.append("Kubernetes starts the sidecars first, in this order: "
                      + ", ".join(c.name for c in pod.sidecars))
     way_in = ", ".join(f"{_port(p)} {c.name}" for c in (*fronting, app) for p in c.ports if p.public)
@@ -28,13 +30,13 @@ def draw_pod(pod: Pod) -> str:
     if way_in:
         lines.append(_link(f"traffic in -> {way_in}"))
     for container in fronting:
-        lines += _box(container, pod, inner)
+        lines += _box(container, pod, native, inner)
         lines.append(_link(f"{container.name} -> {app.name} on localhost:{app.ports[0].number}"
                            if app.ports else f"{container.name} -> {app.name}"))
-    lines += _box(app, pod, inner)
+    lines += _box(app, pod, native, inner)
     for container in behind:
         lines.append(_link(_relation(app, container)))
-        lines += _box(container, pod, inner)
+        lines += _box(container, pod, native, inner)
     others = _shared_without_app(pod)
     if others:
         lines.append("shared volumes between sidecars:")
@@ -42,13 +44,13 @@ def draw_pod(pod: Pod) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _title(container: Container, pod: Pod) -> str:
+def _title(container: Container, pod: Pod, native: bool) -> str:
     if container is pod.app:
         return "app"
-    return f"{container.capability}, {'native sidecar' if pod.native_sidecars else 'sidecar'}"
+    return f"{container.capability}, {'native sidecar' if native else 'sidecar'}"
 
 
-def _rows(container: Container, pod: Pod) -> list[str]:
+def _rows(container: Container) -> list[str]:
     # A full digest would make every box 90 columns wide; 12 hex digits identify it.
     rows = [re.sub(r"(@sha256:[a-f0-9]{12})[a-f0-9]{52}", r"\1...", container.image)]
     for port in container.ports:
@@ -60,10 +62,10 @@ def _rows(container: Container, pod: Pod) -> list[str]:
     return rows
 
 
-def _box(container: Container, pod: Pod, inner: int) -> list[str]:
-    name, role = f"+- {container.name} ", f" {_title(container, pod)} -+"
+def _box(container: Container, pod: Pod, native: bool, inner: int) -> list[str]:
+    name, role = f"+- {container.name} ", f" {_title(container, pod, native)} -+"
     top = name + "-" * (inner + 4 - len(name) - len(role)) + role
-    return [top, *(f"| {row.ljust(inner)} |" for row in _rows(container, pod)), "+" + "-" * (inner + 2) + "+"]
+    return [top, *(f"| {row.ljust(inner)} |" for row in _rows(container)), "+" + "-" * (inner + 2) + "+"]
 
 
 def _link(label: str) -> str:

@@ -131,14 +131,14 @@ class _Wizard:
             if problem is None:
                 return names  # the answers chose them, and (by default) their parameters
             _warn(problem)
-        width = max(40, shutil.get_terminal_size((100, 24)).columns - 20)
+        width = max(40, shutil.get_terminal_size((100, 24)).columns - 6)  # " » ○ " before it
         choices: list[Any] = []
         for capability in dict.fromkeys(t.capability for t in self.catalog.templates):
             choices.append(Separator(f"-- {capability}"))
             choices += [Choice(_clip(f"{t.name:<12}{t.summary}", width), t.name, checked=t.name in names)
                         for t in self.catalog.templates if t.capability == capability]
         names = _ask(questionary.checkbox(
-            "Sidecars (space picks, enter when done)", choices,
+            "Sidecars", choices, instruction="(arrows move, space picks, enter when done)",
             validate=lambda picked: checks.selection_problem(picked, self.catalog, app, self.given) or True))
         self.picked = set(names)
         return names

@@ -20,28 +20,25 @@ def summary(answers: dict[str, Any], catalog: Catalog, allow_unpinned: bool, des
     """The answers as the spec reads them, then the picture of the pod."""
     spec = parse_spec(answers, catalog, allow_unpinned=allow_unpinned)
     app = spec.app
-    details = [f"port {app.port}", f"health {app.health_path}",
-               f"logs {app.log_dir}" if app.log_dir else "logs to stdout",
-               f"metrics {app.metrics_path}" if app.metrics_path else "no metrics endpoint",
-               f"{app.replicas} replicas"]
     sidecars = []
     for choice in spec.sidecars:
         template = catalog.get(choice.name)
         changed = [f"{k}={v!r}" for k, v in choice.params if v != template.param(k).default]
         sidecars.append(choice.name + (f" ({', '.join(changed)})" if changed else ""))
-    targets = []
-    if "compose" in spec.targets:
-        targets.append("compose.yaml")
+    targets = ["compose.yaml"] if "compose" in spec.targets else []
+    rows = [("app", f"{app.name}, {app.replicas} replica{'s' if app.replicas != 1 else ''}"),
+            ("image", app.image), ("port", f"{app.port}, health {app.health_path}"),
+            ("logs", app.log_dir or "stdout only"), ("metrics", app.metrics_path or "none"),
+            ("sidecars", ", ".join(sidecars) or "none")]
     if "kubernetes" in spec.targets:
         native = rules.version_tuple(spec.kubernetes_version) >= rules.NATIVE_SIDECARS_FROM
         targets.append(f"k8s/ for Kubernetes {spec.kubernetes_version} "
-                       f"({'native' if native else 'classic'} sidecars), namespace {spec.namespace}")
-    lines = ["", "Summary",
-             f"  app       {app.name}  {app.image}",
-             f"            {', '.join(details)}",
-             f"  sidecars  {', '.join(sidecars) or 'none'}",
-             f"  targets   {'; '.join(targets)}",
-             f"  output    {dest}/"]
+                       f"({'native' if native else 'classic'} sidecars)")
+    rows.append(("targets", ", ".join(targets)))
+    if "kubernetes" in spec.targets:
+        rows.append(("namespace", spec.namespace))
+    rows.append(("output", f"{dest}/"))
     if not force and dest.is_dir() and any(dest.iterdir()):
-        lines.append(f"  note      {dest}/ already exists: sidecar-new replaces it only with --force")
-    return "\n".join(lines) + "\n\n" + draw_pod(build_pod(spec, catalog))
+        rows.append(("note", f"{dest}/ exists: it is replaced only with --force"))
+    lines = ["", "Summary", *(f"  {key:<10} {value}" for key, value in rows)]
+    return "\n".join(lines) + "\n\n" + draw_pod(build_pod(spec, catalog), "kubernetes" in spec.targets)

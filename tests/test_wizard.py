@@ -133,6 +133,14 @@ def test_quitting_at_the_summary_exits_1_and_writes_nothing(tmp_path: Path) -> N
     assert child.exitstatus == 1 and not (tmp_path / "out").exists() and not (tmp_path / "saved.yaml").exists()
 
 
+def test_a_dry_run_shows_the_summary_and_writes_nothing(tmp_path: Path) -> None:
+    write_answers(tmp_path / "full.yaml", FULL_ANSWERS)
+    child = spawn("--answers", "full.yaml", "--output", "out", "--dry-run", cwd=tmp_path)
+    output = finish(child)
+    assert child.exitstatus == 0 and "Summary" in output and "Write these files?" not in output
+    assert "nothing written" in output and not (tmp_path / "out").exists()
+
+
 def test_answers_file_skips_the_questions_it_answers(tmp_path: Path) -> None:
     write_answers(tmp_path / "full.yaml", FULL_ANSWERS)
     child = spawn("--answers", "full.yaml", "--output", "out", cwd=tmp_path)
