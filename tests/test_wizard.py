@@ -14,11 +14,20 @@ import pexpect
 import pytest
 import yaml
 
-from conftest import FULL_ANSWERS, GOLDEN, run_cli, tree_of, write_answers
+from conftest import GOLDEN, run_cli, tree_of, write_answers
 from generator.catalog import builtin_root
 
 CLEAR, DOWN, ENTER, SPACE = "\x15", "\x1b[B", "\r", " "  # Ctrl-U empties a text field
 CTRL_C, CTRL_D = "\x03", "\x04"
+# What the person in these tests wants (the questions below depend on it).
+FULL_ANSWERS = {
+    "app": {"name": "orders-api", "image": "registry.example.com:5000/team/orders:1.4.2",
+            "port": 8080, "health_path": "/healthz", "log_dir": "/var/log/app",
+            "metrics_path": "/metrics", "replicas": 2},
+    "sidecars": ["fluentd", {"name": "envoy", "params": {"listen_port": 10000}}, "metrics"],
+    "targets": ["compose", "kubernetes"],
+    "kubernetes": {"version": "1.31", "namespace": "orders"},
+}
 CPR_REQUEST = "\x1b[6n"  # prompt_toolkit asks where the cursor is; a real terminal answers
 
 
