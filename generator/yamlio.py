@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +16,18 @@ class _PlainDumper(yaml.SafeDumper):
         return True
 
 
+# Plain scalars PyYAML leaves unquoted but other readers take for something else: YAML 1.1
+# booleans y/n (go-yaml v2) and YAML 1.2 numbers such as 1e3 or 0o17 (kustomize's kyaml).
+# All are valid DNS labels, so an app named `n` must still come out as a string.
+_NOT_PLAIN = re.compile(r"[yYnN]|[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?|0o[0-7]+|0x[0-9a-fA-F]+")
+
+
 def _str_representer(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
     # Multi-line strings (config files in ConfigMaps) read best as literal blocks.
     if "\n" in value and all(line == line.rstrip() for line in value.splitlines()):
         return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
+    if _NOT_PLAIN.fullmatch(value):
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="'")
     return dumper.represent_scalar("tag:yaml.org,2002:str", value)
 
 

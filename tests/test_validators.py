@@ -106,3 +106,17 @@ def test_kubernetes_output_passes_checkov(case: str, builtin_catalog, tmp_path: 
     failed = {c["check_id"] for c in report["results"]["failed_checks"]}
     assert report["summary"]["passed"] > 50
     assert failed <= ALLOWED_CHECKOV_FAILURES, f"checkov failed {sorted(failed - ALLOWED_CHECKOV_FAILURES)}"
+
+
+@pytest.mark.parametrize("name", ["n", "y", "1e3", "0o17"])
+def test_names_other_yaml_readers_would_retype_stay_strings(name: str, builtin_catalog, tmp_path: Path) -> None:
+    """go-yaml reads a plain n as false and 1e3 as a number; the output must quote them."""
+    from generator.pipeline import build
+    from generator.spec import parse_spec
+    from generator.writer import write
+
+    answers = {"app": {"name": name, "image": "team/app:1.0"}, "sidecars": ["envoy"]}
+    write(build(parse_spec(answers, builtin_catalog), builtin_catalog), tmp_path / "out")
+    assert check_folder(tmp_path / "out") == []
+    built = list(yaml.safe_load_all(kustomize(tmp_path / "out" / "k8s")))
+    assert {d["metadata"].get("namespace", d["metadata"]["name"]) for d in built} == {name}
