@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -99,6 +99,8 @@ def docker_time(stamp: str) -> datetime:
 class ComposeStack:
     folder: Path
     project: str
+    # `docker inspect` right after `up`: health logs keep only the last five checks.
+    at_start: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def container(self, service: str) -> str:
         return f"{self.project}-{service}-1"

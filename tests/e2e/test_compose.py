@@ -31,6 +31,7 @@ EXPECTED = {
 def stack(docker_engine, tmp_path_factory) -> Iterator[ComposeStack]:
     out = render(e2e_answers(APP, LISTEN), tmp_path_factory.mktemp("compose"))
     with compose_up(out, APP) as running:  # --wait: every healthcheck has passed
+        running.at_start.update({name: running.inspect(name) for name in (APP, *SIDECARS)})
         yield running
 
 
@@ -40,12 +41,12 @@ def get(path: str) -> str:
 
 
 def test_sidecars_start_only_after_the_app_is_healthy(stack: ComposeStack) -> None:
-    app = stack.inspect(APP)
+    app = stack.at_start[APP]
     assert app["State"]["Health"]["Status"] == "healthy"
     first_ok = min(docker_time(entry["End"]) for entry in app["State"]["Health"]["Log"]
                    if entry["ExitCode"] == 0)
     for name in SIDECARS:
-        sidecar = stack.inspect(name)
+        sidecar = stack.at_start[name]
         assert docker_time(sidecar["State"]["StartedAt"]) > first_ok, f"{name} started before the app was healthy"
         assert sidecar["State"]["Health"]["Status"] == "healthy", name
         assert sidecar["RestartCount"] == 0, name
