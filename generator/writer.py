@@ -79,6 +79,12 @@ def write(files: FileSet, dest: Path, force: bool = False) -> Plan:
     dest.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent))
     try:
+        # mkdtemp makes a private (0700) folder; the output should look like any new folder
+        # (or keep the mode the existing one had).
+        if dest.is_dir():
+            shutil.copymode(dest, staging)
+        else:
+            os.chmod(staging, 0o777 & ~_umask())
         if result.exists:
             _copy_kept(dest, staging, {*result.kept, *result.edited} - set(files))
         for path, data in files.items():
@@ -140,6 +146,12 @@ def _copy_kept(dest: Path, staging: Path, keep: set[str]) -> None:
             source = Path(root) / name
             if relative in keep:
                 shutil.copy2(source, staging / relative, follow_symlinks=False)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _existing_files(dest: Path) -> set[str]:

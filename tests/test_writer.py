@@ -182,3 +182,18 @@ def fail_after_writes(monkeypatch, count: int, error) -> None:
         return real(self, data)
 
     monkeypatch.setattr(Path, "write_bytes", write_bytes)
+
+
+def test_a_new_output_folder_gets_the_usual_permissions(answers_file: Path, tmp_path: Path) -> None:
+    import os
+    import stat
+
+    mask = os.umask(0o022)
+    try:
+        render(answers_file, tmp_path / "out")
+    finally:
+        os.umask(mask)
+    assert stat.S_IMODE((tmp_path / "out").stat().st_mode) == 0o755
+    (tmp_path / "out").chmod(0o750)
+    render(answers_file, tmp_path / "out", "--force", "--port", "9090")
+    assert stat.S_IMODE((tmp_path / "out").stat().st_mode) == 0o750
