@@ -8,12 +8,18 @@ every {{ expression }} is written through json.dumps (JSON is valid YAML).
 from __future__ import annotations
 
 import json
+import keyword
+import re
 from functools import lru_cache
 from typing import Any, Mapping
 
 from generator.errors import RenderError
 
 _STRUCTURED_SUFFIXES = (".yaml", ".yml", ".json")
+# {{ name }} or {{ name.key }}: most of what definitions hold (ports, paths, params).
+_PLAIN = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\}\}")
+_JINJA_CONSTANTS = ("true", "false", "none")
+_MISSING = object()
 
 
 @lru_cache(maxsize=2)
@@ -59,6 +65,9 @@ def expand(value: Any, context: Mapping[str, Any], where: str) -> Any:
         return [expand(v, context, f"{where}[{i}]") for i, v in enumerate(value)]
     if not isinstance(value, str) or "{{" not in value and "{%" not in value:
         return value
+    plain = _plain(value, context)
+    if plain is not _MISSING:
+        return plain
     from jinja2 import TemplateError, Undefined
 
     stripped = value.strip()
@@ -72,6 +81,36 @@ def expand(value: Any, context: Mapping[str, Any], where: str) -> Any:
         return _template(False, value).render(**context)
     except (TemplateError, ArithmeticError, TypeError, ValueError) as exc:
         raise _fail(where, exc) from None
+
+
+def _plain(value: str, context: Mapping[str, Any]) -> Any:
+    """What Jinja gives for a string whose every {{ }} is a plain name or path found in the
+    context, without compiling it (~0.5 ms each); _MISSING for anything else, which Jinja
+    then renders or refuses with its own message."""
+    if any(mark in value for mark in ("{%", "{#", "{{{", "}}}", "\r")):  # Jinja rewrites \r\n
+        return _MISSING
+    parts = _PLAIN.split(value)  # text, path, text, path, ..., text
+    if any("{{" in text for text in parts[::2]):
+        return _MISSING
+    values = [_lookup(path, context) for path in parts[1::2]]
+    if any(v is _MISSING for v in values):
+        return _MISSING
+    if len(parts) == 3 and not parts[0].strip() and not parts[2].strip():
+        return values[0]  # a whole-string expression keeps its type, as in expand()
+    return "".join(text + str(v) for text, v in zip(parts[::2], values)) + parts[-1]
+
+
+def _lookup(path: str, context: Mapping[str, Any]) -> Any:
+    names = path.split(".")
+    if any(keyword.iskeyword(n) or n in _JINJA_CONSTANTS for n in names) or names[0] not in context:
+        return _MISSING
+    value = context[names[0]]
+    for name in names[1:]:
+        # Jinja tries the attribute first (dict.items, ...), then the key.
+        if not isinstance(value, dict) or name not in value or hasattr(value, name):
+            return _MISSING
+        value = value[name]
+    return value
 
 
 def render_file(name: str, text: str, context: Mapping[str, Any], where: str) -> str:
