@@ -72,6 +72,9 @@ def new(
                           health_path=health_path, sidecars=sidecars, target=target)
         interactive = not no_input and sys.stdin.isatty()
         if interactive:
+            import gc
+
+            gc.enable()  # off for start-up (generator/__main__.py); a wizard session runs for minutes
             from generator.prompts import run_wizard
 
             raw = run_wizard(raw, loaded, ask_all=ask_all, allow_unpinned=allow_unpinned,
