@@ -9,22 +9,24 @@ from pathlib import Path
 import pytest
 
 HEAVY = ("questionary", "prompt_toolkit", "cookiecutter")
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "orders-api.yaml"
 # Runs the real CLI in a fresh interpreter, then prints which heavy packages it loaded.
 _PROBE = """
 import sys
-import generator.cli as cli
+from {entry} import main
 sys.argv = ["sidecar-new", *sys.argv[1:]]
 try:
-    cli.main()
+    main()
 except SystemExit:
     pass
 print("LOADED", sorted(m for m in {heavy!r} if m in sys.modules))
 """
 
 
-def _loaded(*args: str, cwd: Path) -> str:
-    done = subprocess.run([sys.executable, "-c", _PROBE.format(heavy=HEAVY), *args], cwd=cwd,
+def _loaded(*args: str, cwd: Path, heavy: tuple[str, ...] = HEAVY, entry: str = "generator.cli") -> str:
+    done = subprocess.run([sys.executable, "-c", _PROBE.format(heavy=heavy, entry=entry), *args], cwd=cwd,
                           capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60)
+    assert "LOADED" in done.stdout, done.stderr
     return done.stdout.rsplit("LOADED", 1)[1].strip()
 
 
@@ -40,3 +42,17 @@ def test_help_list_and_a_non_interactive_render_do_not_import_questionary(args: 
     assert _loaded(*args, cwd=tmp_path) == "[]"
     if "new" in args:
         assert (tmp_path / "out" / "compose.yaml").is_file()  # the render really ran
+
+
+@pytest.mark.parametrize("entry", ["generator.cli", "generator.__main__"])  # the console script's entry
+def test_the_full_example_render_imports_no_wizard_or_cookiecutter(entry: str, tmp_path: Path) -> None:
+    # The benchmark's render: all three built-in sidecars, compose and kubernetes.
+    assert _loaded("new", "--answers", str(EXAMPLE), "--no-input", "--output", "out",
+                   cwd=tmp_path, entry=entry) == "[]"
+    assert (tmp_path / "out" / "compose.yaml").is_file() and (tmp_path / "out" / "k8s").is_dir()
+
+
+@pytest.mark.parametrize("args", [["--help"], ["list"], ["--version"]])
+def test_help_and_list_do_not_import_jinja2_or_the_render_path(args: list[str], tmp_path: Path) -> None:
+    # jinja2 alone is ~20 ms; help and list have nothing to render.
+    assert _loaded(*args, cwd=tmp_path, heavy=(*HEAVY, "jinja2", "generator.pipeline")) == "[]"
