@@ -22,16 +22,17 @@ def load_answers(path: Path | None) -> dict[str, Any]:
     return {k: v for k, v in data.items() if k not in ("generated_by", "files")}
 
 
-def apply_flags(answers: dict[str, Any], *, name: str | None = None, image: str | None = None,
-                port: int | None = None, health_path: str | None = None,
-                sidecars: list[str] | None = None, target: str | None = None) -> dict[str, Any]:
-    """Flags win over the answers file; --with replaces the file's sidecar list."""
+def apply_flags(answers: dict[str, Any], *, app: dict[str, Any] | None = None,
+                kubernetes: dict[str, Any] | None = None, sidecars: list[str] | None = None,
+                target: str | None = None) -> dict[str, Any]:
+    """Flags win over the answers file, key by key; --with replaces the file's sidecar list.
+    `app` and `kubernetes` hold the flags' values by answers key (None: not given)."""
     merged = copy.deepcopy(answers)
-    flags = {k: v for k, v in (("name", name), ("image", image), ("port", port),
-                               ("health_path", health_path)) if v is not None}
-    if flags:
-        app = merged.get("app")
-        merged["app"] = {**(app if isinstance(app, dict) else {}), **flags}
+    for section, flags in (("app", app), ("kubernetes", kubernetes)):
+        given = {k: v for k, v in (flags or {}).items() if v is not None}
+        if given:
+            current = merged.get(section)
+            merged[section] = {**(current if isinstance(current, dict) else {}), **given}
     if sidecars:
         merged["sidecars"] = list(sidecars)
     if target is not None:

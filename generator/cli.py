@@ -46,8 +46,12 @@ def new(
     image: Optional[str] = typer.Option(None, "--image", help="App image, pinned: tag and/or @sha256 digest."),
     port: Optional[int] = typer.Option(None, "--port", help="Port the app listens on [default: 8080]."),
     health_path: Optional[str] = typer.Option(None, "--health-path", help="App health endpoint [default: /healthz]."),
+    log_dir: Optional[str] = typer.Option(None, "--log-dir", help="Folder the app writes log files to (shared with a log shipper)."),
+    metrics_path: Optional[str] = typer.Option(None, "--metrics-path", help="Path the app serves metrics on."),
     sidecars: Optional[List[str]] = typer.Option(None, "--with", help="Add a sidecar from the catalog (repeatable)."),
     target: Optional[str] = typer.Option(None, "--target", help="compose, kubernetes or both [default: both]."),
+    kubernetes_version: Optional[str] = typer.Option(None, "--kubernetes-version", help="Target Kubernetes version, 1.25 to 1.37 [default: 1.33]."),
+    namespace: Optional[str] = typer.Option(None, "--namespace", help="Kubernetes namespace [default: the app name]."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Output folder [default: ./<app name>]."),
     catalog: Optional[str] = typer.Option(None, "--catalog", help=_CATALOG_HELP),
     checkout: Optional[str] = typer.Option(None, "--checkout", help=_CHECKOUT_HELP),
@@ -68,8 +72,10 @@ def new(
         from generator.spec import parse_spec
 
         loaded = _load_catalog(catalog, checkout, directory)
-        raw = apply_flags(load_answers(answers), name=name, image=image, port=port,
-                          health_path=health_path, sidecars=sidecars, target=target)
+        app_flags = {"name": name, "image": image, "port": port, "health_path": health_path,
+                     "log_dir": log_dir, "metrics_path": metrics_path}
+        raw = apply_flags(load_answers(answers), app=app_flags, sidecars=sidecars, target=target,
+                          kubernetes={"version": kubernetes_version, "namespace": namespace})
         interactive = not no_input and sys.stdin.isatty()
         if interactive:
             import gc

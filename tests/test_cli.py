@@ -93,3 +93,23 @@ def test_check_accepts_a_render_and_refuses_a_broken_one(tmp_path: Path) -> None
     result = run_cli("check", str(tmp_path / "out"))
     assert result.exit_code == 1
     assert "ports cannot go with service:billing" in result.output
+
+
+def test_every_answer_a_sidecar_may_need_has_a_flag(tmp_path: Path) -> None:
+    result = run_cli("new", "--no-input", "--name", "billing", "--image", "team/billing:2.0.1",
+                     "--with", "fluentd", "--log-dir", "/var/log/billing", "--metrics-path", "/stats",
+                     "--kubernetes-version", "1.28", "--namespace", "payments",
+                     "--output", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.output
+    record = yaml.safe_load((tmp_path / "out" / ".sidecar-new.yaml").read_text())
+    assert record["app"]["log_dir"] == "/var/log/billing" and record["app"]["metrics_path"] == "/stats"
+    assert record["kubernetes"] == {"version": "1.28", "namespace": "payments"}
+    assert 'path "/var/log/billing/*.log"' in (tmp_path / "out" / "config/fluentd/fluent.conf").read_text()
+
+
+def test_flags_are_checked_by_the_same_rules_as_the_answers_file(tmp_path: Path) -> None:
+    result = run_cli("new", "--no-input", "--name", "billing", "--image", "team/billing:2.0.1",
+                     "--kubernetes-version", "1.20", "--output", str(tmp_path / "out"))
+    assert result.exit_code == 1
+    assert result.output.startswith("error: kubernetes.version: '1.20' is not a supported Kubernetes version")
+    assert not (tmp_path / "out").exists()
