@@ -6,12 +6,13 @@ volumes, probes, resources and users by construction.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from generator import rules
 from generator.catalog import Catalog, Template
-from generator.errors import CatalogError
+from generator.errors import CatalogError, SpecError
 from generator.fileset import is_safe_relative
 from generator.render import expand, render_file
 from generator.spec import App, SidecarChoice, Spec, template_context
@@ -200,9 +201,32 @@ def _build_sidecar(template: Template, choice: SidecarChoice, app: App
             compose_healthcheck=tuple(map(str, d.get("compose_healthcheck") or ())),
             pre_stop_sleep=int(d.get("pre_stop_sleep", 0)), config_dir=config_dir,
         )
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise CatalogError(f"{where}: malformed definition ({type(exc).__name__}: {exc})") from None
+        _check_values(container)
+    except (KeyError, TypeError, ValueError, AttributeError, SpecError) as exc:
+        reason = exc.message if isinstance(exc, SpecError) else f"{type(exc).__name__}: {exc}"
+        raise CatalogError(f"{where}: malformed definition ({reason}); `sidecar-new catalog lint` "
+                           "names the line") from None
     return container, volumes, files
+
+
+_MEMORY = re.compile(r"[0-9]+(Ki|Mi|Gi)?")
+
+
+def _check_values(container: Container) -> None:
+    """What a catalog that never went through `catalog lint` could get wrong and the emitters
+    would otherwise turn into invalid output or a crash."""
+    if container.run_as < 1:
+        raise ValueError(f"run_as: {container.run_as} must be a non-root uid")
+    for port in container.ports:
+        rules.port(f"ports.{port.name}", port.number)
+    for part, resources in (("requests", container.requests), ("limits", container.limits)):
+        values = dict(resources)
+        for key in ("cpu", "memory"):
+            rules.quantity(f"resources.{part}.{key}", values[key])
+        if not _MEMORY.fullmatch(values["memory"]):
+            raise ValueError(f"resources.{part}.memory: {values['memory']!r} must be bytes, Ki, Mi or Gi")
+    for mount in container.mounts:
+        rules.directory(f"mount of {mount.volume}", mount.path)
 
 
 def _probe(raw: Any) -> Probe | None:
@@ -221,10 +245,18 @@ def _app_env(template: Template, choice: SidecarChoice, app: App) -> list[tuple[
 
 def _check_mounts(containers: tuple[Container, ...], volume_names: set[str]) -> None:
     for container in containers:
+        paths: dict[str, str] = {}
         for mount in container.mounts:
             if mount.volume not in volume_names:
                 raise CatalogError(f"template {container.name!r}: mounts unknown volume "
                                    f"{mount.volume!r} (known: {', '.join(sorted(volume_names))})")
+            other = paths.setdefault(mount.path, mount.volume)
+            if other != mount.volume:  # Kubernetes refuses two mounts at one path
+                clash = f"{mount.path!r} is where container {container.name!r} already mounts"
+                if APP_LOGS in (other, mount.volume):
+                    raise SpecError(f"app.log_dir: {clash} {other if other != APP_LOGS else mount.volume}; "
+                                    "pick another folder")
+                raise CatalogError(f"template {container.name!r}: {clash} {other}")
 
 
 def _check_port_names(containers: tuple[Container, ...]) -> None:

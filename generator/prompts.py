@@ -25,7 +25,7 @@ from generator.summary import summary
 
 # (key, question, rule, optional): the app, in the order a person thinks about it.
 _APP = (
-    ("name", "App name (lower-case letters, digits and '-')", rules.dns_label, False),
+    ("name", "App name (lower-case letters, digits and '-')", rules.service_name, False),
     ("image", "App image, pinned to a tag or @sha256 digest", rules.image, False),
     ("port", "Port the app listens on", rules.port, False),
     ("health_path", "Health endpoint (HTTP GET, 200 when healthy)", rules.url_path, False),

@@ -23,7 +23,8 @@ _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _DOMAIN = r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?"
 _IMAGE = re.compile(
     rf"(?:(?P<domain>{_DOMAIN})/)?(?P<path>{_COMPONENT}(?:/{_COMPONENT})*)"
-    r"(?::(?P<tag>[\w][\w.-]{0,127}))?(?:@(?P<digest>sha256:[a-f0-9]{64}))?"
+    r"(?::(?P<tag>[\w][\w.-]{0,127}))?(?:@(?P<digest>sha256:[a-f0-9]{64}))?",
+    re.ASCII,  # \w would take any Unicode letter; Docker refuses them
 )
 _URL_PATH = re.compile(r"/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*")
 _DIR_PATH = re.compile(r"(/[A-Za-z0-9._-]+)+")
@@ -44,6 +45,14 @@ def dns_label(field: str, value: Any) -> str:
                                     "starting and ending with a letter or digit)")
     if len(value) > 63:
         raise _refuse(field, value, f"is {len(value)} characters long; a DNS-1123 label has at most 63")
+    return value
+
+
+def service_name(field: str, value: Any) -> str:
+    """The app's name also names its Service, which must be a DNS-1035 label (a letter first)."""
+    dns_label(field, value)
+    if not value[0].isalpha():
+        raise _refuse(field, value, "must start with a letter (it also names the Kubernetes Service)")
     return value
 
 
@@ -133,8 +142,9 @@ def param_value(field: str, kind: str, value: Any, choices: tuple = ()) -> Any:
     if kind == "port":
         value = port(field, value)
     elif kind == "int":
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise _refuse(field, value, "is not a whole number")
+        # Non-negative and within int32: what Kubernetes fields (seconds, counts) accept.
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**31:
+            raise _refuse(field, value, "is not a whole number from 0 to 2147483647")
     elif kind == "bool":
         if not isinstance(value, bool):
             raise _refuse(field, value, "is not true or false")

@@ -7,7 +7,7 @@ from typing import Any, Mapping
 
 from generator import rules
 from generator.catalog import Catalog, Template
-from generator.errors import SpecError
+from generator.errors import CatalogError, SpecError
 
 APP_KEYS = ("name", "image", "port", "health_path", "log_dir", "metrics_path", "replicas",
             "health_command")
@@ -84,7 +84,7 @@ def _parse_app(raw: dict, allow_unpinned: bool) -> App:
         raise SpecError(f"app.health_command: {command!r} must be a list of strings "
                         "(exec form, e.g. [wget, -q, --spider, http://127.0.0.1:8080/healthz])")
     return App(
-        name=rules.dns_label("app.name", values["name"]),
+        name=rules.service_name("app.name", values["name"]),
         image=rules.image("app.image", values["image"], allow_unpinned),
         port=rules.port("app.port", values["port"]),
         health_path=rules.url_path("app.health_path", values["health_path"]),
@@ -113,6 +113,9 @@ def _parse_sidecars(raw: Any, catalog: Catalog, app: App) -> tuple[SidecarChoice
         if not isinstance(name, str):
             raise SpecError(f"{field}.name: is required")
         template = catalog.get(name)
+        if name == app.name:
+            raise SpecError(f"app.name: {name!r} is also the name of a chosen sidecar; container "
+                            "and service names must differ")
         if any(c.name == name for c in choices):
             raise SpecError(f"sidecars: {name!r} is listed twice")
         choices.append(SidecarChoice(name, _parse_params(template, given, f"sidecars.{name}.params")))
@@ -156,9 +159,12 @@ def claimed_ports(template: Template, app: App, params: Mapping[str, Any]) -> li
     """(name, number, protocol) of each port a sidecar listens on, with its params applied."""
     from generator.render import expand
 
-    ports = expand(list(template.definition.get("ports") or []), template_context(app, params),
-                   f"{template.name}.ports")
-    return [(p["name"], p["port"], p.get("protocol", "TCP")) for p in ports]
+    where = f"{template.folder}/sidecar.yaml: ports"
+    ports = expand(list(template.definition.get("ports") or []), template_context(app, params), where)
+    try:
+        return [(p["name"], p["port"], p.get("protocol", "TCP")) for p in ports]
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise CatalogError(f"{where}: each port needs a name and a port ({type(exc).__name__}: {exc})") from None
 
 
 def _check_ports(choices: list[SidecarChoice], catalog: Catalog, app: App) -> None:

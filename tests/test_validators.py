@@ -115,8 +115,12 @@ def test_names_other_yaml_readers_would_retype_stay_strings(name: str, builtin_c
     from generator.spec import parse_spec
     from generator.writer import write
 
-    answers = {"app": {"name": name, "image": "team/app:1.0"}, "sidecars": ["envoy"]}
+    # App names start with a letter (they name the Service); namespaces may start with a digit.
+    app_name = name if name[0].isalpha() else "app"
+    answers = {"app": {"name": app_name, "image": "team/app:1.0"}, "sidecars": ["envoy"],
+               "kubernetes": {"namespace": name}}
     write(build(parse_spec(answers, builtin_catalog), builtin_catalog), tmp_path / "out")
     assert check_folder(tmp_path / "out") == []
     built = list(yaml.safe_load_all(kustomize(tmp_path / "out" / "k8s")))
     assert {d["metadata"].get("namespace", d["metadata"]["name"]) for d in built} == {name}
+    assert {d["metadata"]["labels"]["app.kubernetes.io/name"] for d in built} == {app_name}
