@@ -197,3 +197,138 @@ def test_a_new_output_folder_gets_the_usual_permissions(answers_file: Path, tmp_
     (tmp_path / "out").chmod(0o750)
     render(answers_file, tmp_path / "out", "--force", "--port", "9090")
     assert stat.S_IMODE((tmp_path / "out").stat().st_mode) == 0o750
+
+
+def test_the_current_folder_works_as_the_output(answers_file: Path, tmp_path: Path, monkeypatch) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    monkeypatch.chdir(out)
+    assert render(answers_file, Path(".")).exit_code == 0
+    (out / "notes.txt").write_text("mine\n")
+    result = render(answers_file, Path("."), "--force", "--port", "9090")
+    assert result.exit_code == 0, result.output
+    assert "port_value: 9090" in (out / "config/envoy/envoy.yaml").read_text()
+    assert (out / "notes.txt").read_text() == "mine\n"
+    assert not any(p.name.startswith(".") and p.name != ".sidecar-new.yaml" for p in out.iterdir())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["answers.yaml", "out"]
+    # The process's folder is the new output, not the old one that was swapped out and removed.
+    assert Path(".").resolve() == out and Path("compose.yaml").is_file()
+
+
+def test_a_current_folder_that_was_removed_is_a_one_line_error(answers_file: Path, tmp_path: Path,
+                                                               monkeypatch) -> None:
+    # What a shell is left in after `-o . --force` replaced its folder (until `cd .`).
+    (tmp_path / "gone").mkdir()
+    monkeypatch.chdir(tmp_path / "gone")
+    (tmp_path / "gone").rmdir()
+    result = render(answers_file, Path("."))
+    assert result.exit_code == 1 and "cannot write .: No such file or directory" in result.output
+
+
+def test_an_output_path_under_a_file_is_a_one_line_error(answers_file: Path, tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("a file\n")
+    result = render(answers_file, tmp_path / "afile" / "sub")
+    assert result.exit_code == 1
+    assert f"cannot write {tmp_path / 'afile' / 'sub'}" in result.output and "afile" in result.output
+    assert "Traceback" not in result.output
+    assert (tmp_path / "afile").read_text() == "a file\n"
+
+
+def test_a_named_pipe_in_the_output_is_refused_and_nothing_changes(answers_file: Path, tmp_path: Path) -> None:
+    import os
+
+    out = tmp_path / "out"
+    render(answers_file, out)
+    os.mkfifo(out / "pipe")
+    before = tree_of(out)
+    result = render(answers_file, out, "--force", "--port", "9090")
+    assert result.exit_code == 1
+    assert "pipe" in result.output and "not a regular file" in result.output
+    assert tree_of(out) == before and (out / "pipe").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["answers.yaml", "out"]
+
+
+@pytest.fixture
+def mount(tmp_path: Path):
+    """Mount a tmpfs on a folder (needs root); unmounted at the end."""
+    import os
+    import subprocess
+
+    mounted = []
+
+    def mount(folder: Path, *options: str) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", *options, "none", str(folder)],
+                                               capture_output=True).returncode != 0:
+            pytest.skip("mounting a tmpfs needs root")
+        mounted.append(folder)
+        return folder
+
+    yield mount
+    for folder in reversed(mounted):
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+def test_a_mount_point_as_the_output_is_refused_with_advice(answers_file: Path, tmp_path: Path, mount) -> None:
+    out = mount(tmp_path / "out")
+    (out / "notes.txt").write_text("mine\n")
+    result = render(answers_file, out, "--force")
+    assert result.exit_code == 1
+    assert "mount point" in result.output and "folder inside it" in result.output
+    assert tree_of(out) == {"notes.txt": b"mine\n"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["answers.yaml", "out"]
+
+
+def test_a_read_only_parent_is_a_one_line_error(answers_file: Path, tmp_path: Path, mount) -> None:
+    parent = mount(tmp_path / "ro", "-o", "ro")
+    result = render(answers_file, parent / "out")
+    assert result.exit_code == 1
+    assert f"cannot write {parent / 'out'}" in result.output and "Read-only file system" in result.output
+
+
+def test_a_symlinked_output_folder_is_written_through(answers_file: Path, tmp_path: Path) -> None:
+    (tmp_path / "real").mkdir()
+    (tmp_path / "linkout").symlink_to("real")
+    assert render(answers_file, tmp_path / "linkout").exit_code == 0
+    assert (tmp_path / "real" / "compose.yaml").is_file()
+    assert render(answers_file, tmp_path / "linkout", "--force", "--port", "9090").exit_code == 0
+    assert "port_value: 9090" in (tmp_path / "real/config/envoy/envoy.yaml").read_text()
+    assert (tmp_path / "linkout").is_symlink()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["answers.yaml", "linkout", "real"]
+
+
+def test_force_keeps_links_in_the_output_as_links(answers_file: Path, tmp_path: Path) -> None:
+    out, elsewhere = tmp_path / "out", tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "data.txt").write_text("shared\n")
+    render(answers_file, out)
+    (out / "linkdir").symlink_to(elsewhere)
+    (out / "linkfile").symlink_to(elsewhere / "data.txt")
+    (out / "dangling").symlink_to(tmp_path / "nowhere")
+    assert render(answers_file, out, "--force", "--port", "9090").exit_code == 0
+    for name, target in [("linkdir", elsewhere), ("linkfile", elsewhere / "data.txt"),
+                         ("dangling", tmp_path / "nowhere")]:
+        assert (out / name).is_symlink() and (out / name).readlink() == target
+    assert tree_of(elsewhere) == {"data.txt": b"shared\n"}
+
+
+def test_force_refuses_to_write_generated_files_through_a_link(answers_file: Path, tmp_path: Path) -> None:
+    out, elsewhere = tmp_path / "out", tmp_path / "elsewhere"
+    render(answers_file, out)
+    (out / "config").rename(elsewhere)
+    (out / "config").symlink_to(elsewhere)
+    before = tree_of(elsewhere)
+    result = render(answers_file, out, "--force", "--port", "9090")
+    assert result.exit_code == 1 and "config" in result.output and "link" in result.output
+    assert tree_of(elsewhere) == before and (out / "config").is_symlink()
+
+
+def test_force_drops_folders_left_empty_and_keeps_the_users_empty_folders(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    render(write_answers(tmp_path / "a.yaml", FULL_ANSWERS), out)
+    (out / "mine" / "empty").mkdir(parents=True)
+    (out / "config" / "scratch").mkdir()
+    compose_only = {**FULL_ANSWERS, "targets": ["compose"]}
+    assert render(write_answers(tmp_path / "b.yaml", compose_only), out, "--force").exit_code == 0
+    assert not (out / "k8s").exists()
+    assert (out / "mine" / "empty").is_dir() and (out / "config" / "scratch").is_dir()
