@@ -89,6 +89,7 @@ class Container:
 class Pod:
     name: str
     namespace: str
+    create_namespace: bool
     replicas: int
     kubernetes_version: str
     native_sidecars: bool
@@ -120,13 +121,18 @@ def build_pod(spec: Spec, catalog: Catalog) -> Pod:
         files += own_files
     fronted = any(catalog.get(c.name).definition.get("fronts_app") for c in spec.sidecars)
     app_env = [pair for c in chosen for pair in _app_env(catalog.get(c.name), c, spec.app)]
-    app, app_volumes = _build_app(spec.app, fronted, app_env)
+    # The prometheus.io annotations name one port per pod: a metrics sidecar's wins over the
+    # app's own path, and only the scraped port is opened (the app's port behind a proxy
+    # would otherwise be open to everyone).
+    sidecar_scraped = any(p.scrape_path for c in sidecars for p in c.ports)
+    app, app_volumes = _build_app(spec.app, fronted, app_env, scraped=not sidecar_scraped)
     all_volumes = (*app_volumes, *volumes)
     _check_mounts((app, *sidecars), {v.name for v in all_volumes})
     _check_port_names((app, *sidecars))
     longest_sleep = max(c.pre_stop_sleep for c in (app, *sidecars))
     return Pod(
-        name=spec.app.name, namespace=spec.namespace, replicas=spec.app.replicas,
+        name=spec.app.name, namespace=spec.namespace, create_namespace=spec.create_namespace,
+        replicas=spec.app.replicas,
         kubernetes_version=spec.kubernetes_version,
         native_sidecars=version >= rules.NATIVE_SIDECARS_FROM,
         prestop_sleep_supported=version >= rules.PRESTOP_SLEEP_FROM,
@@ -135,7 +141,8 @@ def build_pod(spec: Spec, catalog: Catalog) -> Pod:
     )
 
 
-def _build_app(app: App, fronted: bool, env: list[tuple[str, str]]) -> tuple[Container, list[Volume]]:
+def _build_app(app: App, fronted: bool, env: list[tuple[str, str]], scraped: bool
+               ) -> tuple[Container, list[Volume]]:
     health = app.health_path
     volumes = [Volume("tmp", "64Mi")]
     mounts = [Mount("tmp", "/tmp")]
@@ -145,7 +152,7 @@ def _build_app(app: App, fronted: bool, env: list[tuple[str, str]]) -> tuple[Con
     container = Container(
         name=app.name, image=app.image, capability="app", run_as=APP_USER,
         # Behind a proxy the app is reached over localhost only; the proxy is the way in.
-        ports=(Port("http", app.port, public=not fronted, scrape_path=app.metrics_path),),
+        ports=(Port("http", app.port, public=not fronted, scrape_path=app.metrics_path if scraped else None),),
         mounts=tuple(mounts),
         # Up to 60 s to start, then readiness gates traffic and liveness restarts a hung app.
         startup=Probe(app.port, health, period=2, failures=30),

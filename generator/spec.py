@@ -47,6 +47,7 @@ class Spec:
     targets: tuple[str, ...]
     kubernetes_version: str
     namespace: str  # defaults to the app's name: never the `default` namespace
+    create_namespace: bool = True  # the base carries the Namespace object
 
 
 def template_context(app: App, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -62,15 +63,20 @@ def parse_spec(answers: Any, catalog: Catalog, allow_unpinned: bool = False) -> 
     sidecars = _parse_sidecars(answers.get("sidecars") or [], catalog, app)
     targets = rules.targets("targets", answers.get("targets", list(rules.TARGETS)))
     kube = _mapping("kubernetes", answers.get("kubernetes") or {})
-    _known_keys("kubernetes", kube, ("version", "namespace"))
+    _known_keys("kubernetes", kube, ("version", "namespace", "create_namespace"))
     version = rules.kubernetes_version("kubernetes.version",
                                        kube.get("version", rules.DEFAULT_KUBERNETES_VERSION))
     namespace = rules.dns_label("kubernetes.namespace", kube.get("namespace", app.name))
     if namespace.startswith("kube-") or namespace == "default":
         raise SpecError(f"kubernetes.namespace: {namespace!r} is reserved (default, kube-*); "
                         "give the service a namespace of its own")
+    # A namespace of the service's own (named after it, the default) comes with the base;
+    # another may be shared, and `kubectl delete -k` must not take its other services away.
+    create = kube.get("create_namespace", namespace == app.name)
+    if not isinstance(create, bool):
+        raise SpecError(f"kubernetes.create_namespace: {create!r} is not true or false")
     return Spec(app=app, sidecars=sidecars, targets=targets, kubernetes_version=version,
-                namespace=namespace)
+                namespace=namespace, create_namespace=create)
 
 
 def _parse_app(raw: dict, allow_unpinned: bool) -> App:
@@ -183,7 +189,8 @@ def to_answers(spec: Spec) -> dict[str, Any]:
     app = {k: getattr(spec.app, k) for k in APP_KEYS if k != "health_command"}
     if spec.app.health_command:
         app["health_command"] = list(spec.app.health_command)
-    kubernetes = {"version": spec.kubernetes_version, "namespace": spec.namespace}
+    kubernetes = {"version": spec.kubernetes_version, "namespace": spec.namespace,
+                  "create_namespace": spec.create_namespace}
     return {
         "app": {k: v for k, v in app.items() if v is not None},
         "sidecars": [{"name": c.name, "params": dict(c.params)} if c.params else c.name

@@ -56,7 +56,7 @@ def test_flags_alone_render_with_defaults(tmp_path: Path, monkeypatch) -> None:
                                                                 "drain_seconds": 10}},
                                   {"name": "metrics", "params": {"statsd_port": 9125, "web_port": 9102}}]
     assert record["targets"] == ["kubernetes"]
-    assert record["kubernetes"] == {"version": "1.33", "namespace": "billing"}
+    assert record["kubernetes"] == {"version": "1.33", "namespace": "billing", "create_namespace": True}
     assert record["generated_by"]["catalog"] == {"name": "builtin", "version": "1.0.0", "source": "builtin"}
     assert not (tmp_path / "billing" / "compose.yaml").exists()
 
@@ -103,7 +103,7 @@ def test_every_answer_a_sidecar_may_need_has_a_flag(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     record = yaml.safe_load((tmp_path / "out" / ".sidecar-new.yaml").read_text())
     assert record["app"]["log_dir"] == "/var/log/billing" and record["app"]["metrics_path"] == "/stats"
-    assert record["kubernetes"] == {"version": "1.28", "namespace": "payments"}
+    assert record["kubernetes"] == {"version": "1.28", "namespace": "payments", "create_namespace": False}
     assert 'path "/var/log/billing/*.log"' in (tmp_path / "out" / "config/fluentd/fluent.conf").read_text()
 
 

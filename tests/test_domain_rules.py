@@ -136,3 +136,17 @@ def test_metrics_sidecar_tells_the_app_where_to_send_statsd(builtin_catalog) -> 
     spec = pod_spec(render(builtin_catalog, sidecars=["metrics"]))
     assert {"name": "STATSD_HOST", "value": "127.0.0.1"} in spec["containers"][0]["env"]
     assert {"name": "STATSD_PORT", "value": "9125"} in spec["containers"][0]["env"]
+
+
+def test_a_metrics_sidecar_is_scraped_and_the_app_port_stays_closed_behind_the_proxy(builtin_catalog) -> None:
+    files = render(builtin_catalog)  # app metrics_path, envoy and the metrics sidecar
+    annotations = yaml.safe_load(files["k8s/deployment.yaml"])["spec"]["template"]["metadata"]["annotations"]
+    assert (annotations["prometheus.io/port"], annotations["prometheus.io/path"]) == ("9102", "/metrics")
+    policy = yaml.safe_load(files["k8s/networkpolicy.yaml"])
+    assert {p["port"] for p in policy["spec"]["ingress"][0]["ports"]} == {10000, 9102}
+
+
+def test_without_a_metrics_sidecar_the_apps_own_metrics_path_is_scraped(builtin_catalog) -> None:
+    files = render(builtin_catalog, sidecars=["fluentd"])
+    annotations = yaml.safe_load(files["k8s/deployment.yaml"])["spec"]["template"]["metadata"]["annotations"]
+    assert (annotations["prometheus.io/port"], annotations["prometheus.io/path"]) == ("8080", "/metrics")

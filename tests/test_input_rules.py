@@ -159,3 +159,10 @@ def test_a_value_cannot_add_yaml_keys(tmp_path: Path, builtin_catalog) -> None:
     deployment = yaml.safe_load(files["k8s/deployment.yaml"])
     app = deployment["spec"]["template"]["spec"]["containers"][0]
     assert app["readinessProbe"]["httpGet"]["path"] == hostile
+
+
+def test_create_namespace_must_be_a_boolean(tmp_path: Path) -> None:
+    answers_file = write_answers(tmp_path / "a.yaml", changed("kubernetes.create_namespace", "yes please"))
+    result = run_cli("new", "--answers", str(answers_file), "--no-input", "--output", str(tmp_path / "out"))
+    assert result.exit_code == 1
+    assert result.output.startswith("error: kubernetes.create_namespace: 'yes please' is not true or false")

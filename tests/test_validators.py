@@ -83,13 +83,19 @@ def test_kustomize_build_applies_the_namespace(builtin_catalog, tmp_path: Path) 
     folder = write_case("all-sidecars-1.31", builtin_catalog, tmp_path)
     documents = list(yaml.safe_load_all(kustomize(folder / "k8s")))
     kinds = sorted(d["kind"] for d in documents)
-    assert kinds == ["ConfigMap", "ConfigMap", "ConfigMap", "Deployment", "Namespace", "NetworkPolicy",
+    # A namespace named in the answers may be shared: the base does not own it.
+    assert kinds == ["ConfigMap", "ConfigMap", "ConfigMap", "Deployment", "NetworkPolicy",
                      "PodDisruptionBudget", "Service", "ServiceAccount"]
-    namespaced = [d for d in documents if d["kind"] != "Namespace"]
-    assert {d["metadata"]["namespace"] for d in namespaced} == {"orders"}
+    assert {d["metadata"]["namespace"] for d in documents} == {"orders"}
+
+
+def test_a_namespace_of_its_own_comes_with_the_base(builtin_catalog, tmp_path: Path) -> None:
+    folder = write_case("no-sidecars-defaults", builtin_catalog, tmp_path)
+    documents = list(yaml.safe_load_all(kustomize(folder / "k8s")))
     namespace = next(d for d in documents if d["kind"] == "Namespace")
-    assert namespace["metadata"]["name"] == "orders"
+    assert namespace["metadata"]["name"] == "plain-app"
     assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+    assert {d["metadata"]["namespace"] for d in documents if d["kind"] != "Namespace"} == {"plain-app"}
 
 
 @pytest.mark.slow

@@ -184,7 +184,7 @@ def test_ask_all_asks_every_question_with_the_answers_as_defaults(tmp_path: Path
     answer(child, "Write these files?", ENTER)
     finish(child)
     record = yaml.safe_load((tmp_path / "out" / ".sidecar-new.yaml").read_text())
-    assert record["kubernetes"] == {"version": "1.31", "namespace": "shop"}
+    assert record["kubernetes"] == {"version": "1.31", "namespace": "shop", "create_namespace": False}
     assert record["app"] == FULL_ANSWERS["app"]
     assert [s if isinstance(s, str) else s["name"] for s in record["sidecars"]] == ["fluentd", "envoy", "metrics"]
 

@@ -24,7 +24,7 @@ def selector(pod: Pod) -> dict[str, str]:
 
 def emit_kubernetes(pod: Pod) -> FileSet:
     documents = {
-        "k8s/namespace.yaml": [_namespace(pod)],
+        "k8s/namespace.yaml": [_namespace(pod)] if pod.create_namespace else [],
         "k8s/serviceaccount.yaml": [_service_account(pod)],
         "k8s/configmaps.yaml": _config_maps(pod),
         "k8s/deployment.yaml": [_deployment(pod)],
