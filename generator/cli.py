@@ -3,6 +3,7 @@ import time; jinja2, questionary and cookiecutter load inside the commands that 
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -92,22 +93,21 @@ def new(
                             "or --no-input with --name and --image")
         spec = parse_spec(raw, loaded, allow_unpinned=allow_unpinned)
         files = build(spec, loaded)
-        dest = output or Path(spec.app.name)
-        if save_answers is not None:
-            from generator.writer import save_answers as save
-
-            save(raw, save_answers)
-            typer.echo(f"saved the answers to {save_answers}")
+        dest = output or _default_output(answers, spec.app.name)
         if dry_run or show_diff:
             _preview(files, dest, show_diff)
+            _save(raw, save_answers)
             if loaded.root is not None and (loaded.root / "hooks").exists():
                 typer.echo("catalog hooks do not run on a dry run or a diff")
             return
         from generator.hooks import check_hooks, run_hooks
-        from generator.writer import write
+        from generator.writer import check_answers_target, write
 
         check_hooks(loaded, trust)
+        if save_answers is not None:
+            check_answers_target(save_answers)
         result = write(files, dest, force=force)
+        _save(raw, save_answers)  # after the render landed: nothing is written on an error
         _report(files, dest, result, spec.targets)
         # Hooks come from the catalog, so they run only after a successful write, only when
         # trusted, and inside the output folder.
@@ -204,6 +204,22 @@ def _load_catalog(source: Optional[str], checkout: Optional[str] = None, directo
     return load_source(resolve_source(source, checkout, directory))
 
 
+def _default_output(answers: Optional[Path], app_name: str) -> Path:
+    """Replaying a folder's own record (--answers out/.sidecar-new.yaml) re-renders that
+    folder; otherwise a folder named after the app."""
+    from generator.pipeline import RECORD
+
+    return answers.parent if answers is not None and answers.name == RECORD else Path(app_name)
+
+
+def _save(raw: dict, path: Optional[Path]) -> None:
+    if path is not None:
+        from generator.writer import save_answers
+
+        save_answers(raw, path)
+        typer.echo(f"saved the answers to {path}")
+
+
 def _preview(files, dest: Path, show_diff: bool) -> None:
     if show_diff:
         from generator.writer import diff
@@ -223,6 +239,9 @@ def _report(files, dest: Path, result, targets) -> None:
         typer.echo("replaced files you had edited: " + ", ".join(result.edited))
     if result.kept:
         typer.echo(f"kept {len(result.kept)} file(s) sidecar-new did not write")
+    if os.path.realpath(dest) == os.getcwd():
+        # The writer swaps folders: a shell inside the old one sees an empty, deleted folder.
+        typer.echo("this folder was replaced: run `cd .` in your shell to see the new files")
     typer.echo("next:")
     if "compose" in targets:
         typer.echo(f"  cd {dest} && docker compose up -d")

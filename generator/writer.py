@@ -113,13 +113,18 @@ def write(files: FileSet, dest: Path, force: bool = False) -> Plan:
     return result
 
 
+def check_answers_target(path: Path) -> None:
+    """Refuse an unusable --save-answers path before anything is written."""
+    if path.is_dir():
+        raise WriteError(f"--save-answers: {path} is a folder")
+
+
 def save_answers(answers: dict, path: Path) -> None:
     """Write an answers file for replay (--save-answers): a temp file renamed into place,
     so an existing file is either kept or fully replaced."""
     from generator.yamlio import dump
 
-    if path.is_dir():
-        raise WriteError(f"--save-answers: {path} is a folder")
+    check_answers_target(path)
     text = f"# sidecar-new answers; replay with: sidecar-new new --answers {path.name}\n" + dump(answers)
     temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:

@@ -332,3 +332,32 @@ def test_force_drops_folders_left_empty_and_keeps_the_users_empty_folders(tmp_pa
     assert render(write_answers(tmp_path / "b.yaml", compose_only), out, "--force").exit_code == 0
     assert not (out / "k8s").exists()
     assert (out / "mine" / "empty").is_dir() and (out / "config" / "scratch").is_dir()
+
+
+def test_save_answers_is_not_written_when_the_render_is_refused(answers_file: Path, tmp_path: Path) -> None:
+    render(answers_file, tmp_path / "out")
+    result = render(answers_file, tmp_path / "out", "--save-answers", str(tmp_path / "saved.yaml"))
+    assert result.exit_code == 1
+    assert not (tmp_path / "saved.yaml").exists()
+    result = render(answers_file, tmp_path / "out", "--force", "--save-answers", str(tmp_path / "saved.yaml"))
+    assert result.exit_code == 0 and (tmp_path / "saved.yaml").is_file()
+
+
+def test_replaying_a_folders_record_re_renders_that_folder(answers_file: Path, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    render(answers_file, tmp_path / "deploy")
+    (tmp_path / "deploy" / "notes.txt").write_text("mine\n")
+    result = run_cli("new", "--answers", "deploy/.sidecar-new.yaml", "--no-input", "--force", "--port", "9090")
+    assert result.exit_code == 0, result.output
+    assert "port_value: 9090" in (tmp_path / "deploy" / "config/envoy/envoy.yaml").read_text()
+    assert (tmp_path / "deploy" / "notes.txt").read_text() == "mine\n"
+    assert not (tmp_path / "orders-api").exists()
+
+
+def test_rendering_into_the_current_folder_says_to_cd_back_in(answers_file: Path, tmp_path: Path, monkeypatch) -> None:
+    (tmp_path / "svc").mkdir()
+    monkeypatch.chdir(tmp_path / "svc")
+    result = run_cli("new", "--answers", str(answers_file), "--no-input", "--output", ".", "--force")
+    assert result.exit_code == 0, result.output
+    assert "run `cd .`" in result.output
+    assert (tmp_path / "svc" / "compose.yaml").is_file()
