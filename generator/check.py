@@ -3,32 +3,46 @@ where those tools are known to be weaker than they look (see DESIGN.md, pitfalls
 
 from __future__ import annotations
 
-import importlib
+import hashlib
 import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from generator.check_configs import Problems, check_envoy, check_fluentd, mapping, mappings
 from generator.errors import CheckError
 from generator.rules import DEFAULT_KUBERNETES_VERSION
 from generator.yamlio import load_file
 
-Problems = list[str]
+__all__ = ["check_folder", "check_compose", "check_kubernetes", "check_config_maps", "check_envoy",
+           "check_fluentd", "kustomize", "lint_compose", "lint_pod_specs", "lint_config_maps"]
+
+# What emit/kubernetes.py writes: ConfigMaps named <app>-<sidecar>-config with this label, and the
+# Deployment's pod template annotated with a checksum over every config file.
+MANAGED_BY = "app.kubernetes.io/managed-by"
+CHECKSUM_ANNOTATION = "sidecar-new.dev/config-checksum"
 
 
 def check_folder(folder: Path) -> Problems:
     if not folder.is_dir():
         raise CheckError(f"DIR: {folder} is not a folder")
-    version = _recorded_version(folder)
-    problems: Problems = []
-    if (folder / "compose.yaml").is_file():
-        problems += check_compose(folder / "compose.yaml")
-    if (folder / "k8s" / "kustomization.yaml").is_file():
+    compose, kustomization = folder / "compose.yaml", folder / "k8s" / "kustomization.yaml"
+    if not compose.is_file() and not kustomization.is_file():
+        raise CheckError(f"{folder}: nothing to check: no compose.yaml and no k8s/kustomization.yaml "
+                         "(is it a folder sidecar-new rendered?)")
+    version, problems = _recorded_version(folder)
+    if compose.is_file():
+        problems += check_compose(compose)
+    if kustomization.is_file():
         problems += check_kubernetes(folder / "k8s", version)
+        problems += check_config_maps(folder)
     for envoy_config in sorted(folder.glob("config/*/envoy.yaml")):
         problems += check_envoy(envoy_config)
-    return problems
+    for fluentd_config in sorted(folder.glob("config/*/fluent.conf")):
+        problems += check_fluentd(fluentd_config)
+    # One problem, one line (as every error is): tool output and edited names may hold newlines.
+    return [" ".join(problem.split()) for problem in problems]
 
 
 def _tool(name: str) -> str:
@@ -43,21 +57,38 @@ def _run(command: list[str], cwd: Path | None = None) -> tuple[int, str]:
     return done.returncode, (done.stdout + done.stderr).strip()
 
 
+def _dig(node: Any, *keys: str) -> Any:
+    """node[k1][k2]..., or None where a level is missing or not a mapping (hand-edited files)."""
+    for key in keys:
+        node = mapping(node).get(key)
+    return node
+
+
 def check_compose(compose_file: Path) -> Problems:
     code, output = _run([_tool("docker-compose"), "-f", compose_file.name, "config", "-q"],
                         cwd=compose_file.parent)
     problems = [f"{compose_file}: docker-compose config: {output}"] if code else []
-    document = load_file(compose_file, CheckError)
-    for name, service in (document.get("services") or {}).items():
+    try:
+        document = load_file(compose_file, CheckError)
+    except CheckError as exc:  # docker-compose has said so already, in its words
+        return problems or [exc.message]
+    return problems + [f"{compose_file}: {problem}" for problem in lint_compose(document)]
+
+
+def lint_compose(document: Any) -> Iterator[str]:
+    """Own rules on compose.yaml; shapes docker-compose refuses (a service that is not a
+    mapping, ...) are skipped here, as it reports them."""
+    for name, service in mapping(_dig(document, "services")).items():
+        if not isinstance(service, dict):
+            continue
         mode = str(service.get("network_mode", ""))
         if mode.startswith("service:"):
             # Compose accepts these beside network_mode; the engine refuses them later.
             for key in ("ports", "expose", "hostname", "networks"):
                 if key in service:
-                    problems.append(f"{compose_file}: service {name}: {key} cannot go with {mode}")
-        if "limits" not in (service.get("deploy", {}).get("resources", {})):
-            problems.append(f"{compose_file}: service {name}: no deploy.resources.limits")
-    return problems
+                    yield f"service {name}: {key} cannot go with {mode}"
+        if "limits" not in mapping(_dig(service, "deploy", "resources")):
+            yield f"service {name}: no deploy.resources.limits"
 
 
 def kustomize(k8s_dir: Path) -> str:
@@ -77,6 +108,7 @@ def check_kubernetes(k8s_dir: Path, version: str) -> Problems:
         manifest.write_text(built)
         code, output = _run([_tool("kubernetes-validate"), "--strict", "--quiet",
                              "-k", f"{version}.0", str(manifest)])
+        output = output.replace(str(manifest), "the kustomize output")  # not a scratch path the user never saw
         problems = [f"{k8s_dir}: kubernetes-validate {version}: {output}"] if code or "WARN" in output else []
         problems += [f"{k8s_dir}: {p}" for p in lint_pod_specs(load_file(manifest, CheckError, all_documents=True))]
     return problems
@@ -84,16 +116,17 @@ def check_kubernetes(k8s_dir: Path, version: str) -> Problems:
 
 def lint_pod_specs(documents: list[Any]) -> Iterator[str]:
     """Rules the schema cannot express, checked on every container, init containers included
-    (checkov reads only `containers`, so a native sidecar would escape it)."""
+    (checkov reads only `containers`, so a native sidecar would escape it). Wrong shapes are
+    kubernetes-validate's to report: here they are skipped."""
     for document in documents:
-        pod_spec = (document or {}).get("spec", {}).get("template", {}).get("spec")
+        pod_spec = mapping(_dig(document, "spec", "template", "spec"))
         if not pod_spec:
             continue
-        for container in [*pod_spec.get("initContainers", []), *pod_spec.get("containers", [])]:
-            yield from _lint_container(document["kind"], container)
-        for volume in pod_spec.get("volumes", []):
-            if "emptyDir" in volume and "sizeLimit" not in volume["emptyDir"]:
-                yield f"volume {volume['name']}: emptyDir without sizeLimit"
+        for container in [*mappings(pod_spec.get("initContainers")), *mappings(pod_spec.get("containers"))]:
+            yield from _lint_container(str(_dig(document, "kind")), container)
+        for volume in mappings(pod_spec.get("volumes")):
+            if "emptyDir" in volume and "sizeLimit" not in mapping(volume["emptyDir"]):
+                yield f"volume {volume.get('name')}: emptyDir without sizeLimit"
 
 
 def _lint_container(kind: str, container: dict[str, Any]) -> Iterator[str]:
@@ -101,59 +134,97 @@ def _lint_container(kind: str, container: dict[str, Any]) -> Iterator[str]:
     image = str(container.get("image", ""))
     if "@" not in image and (":" not in image.rsplit("/", 1)[-1] or image.endswith(":latest")):
         yield f"{where}: image {image!r} is not pinned"
-    resources = container.get("resources", {})
     for part in ("requests", "limits"):
         for key in ("cpu", "memory"):
-            if key not in resources.get(part, {}):
+            if key not in mapping(_dig(container, "resources", part)):
                 yield f"{where}: no resources.{part}.{key}"
     for probe in ("readinessProbe", "livenessProbe"):
         if probe not in container:
             yield f"{where}: no {probe}"
-    security = container.get("securityContext", {})
+    security = mapping(container.get("securityContext"))
     wanted: dict[str, Callable[[Any], bool]] = {
         "runAsNonRoot": lambda v: v is True,
         "allowPrivilegeEscalation": lambda v: v is False,
         "readOnlyRootFilesystem": lambda v: v is True,
-        "capabilities": lambda v: "ALL" in (v or {}).get("drop", []),
-        "seccompProfile": lambda v: (v or {}).get("type") == "RuntimeDefault",
+        "capabilities": lambda v: isinstance(_dig(v, "drop"), list) and "ALL" in _dig(v, "drop"),
+        "seccompProfile": lambda v: _dig(v, "type") == "RuntimeDefault",
     }
     for key, good in wanted.items():
         if not good(security.get(key)):
             yield f"{where}: securityContext.{key} is not hardened"
 
 
-def check_envoy(config_file: Path) -> Problems:
-    """Envoy's v3 API (envoy-data-plane) rejects unknown fields, also inside typed_config."""
-    config = load_file(config_file, CheckError)
+def check_config_maps(folder: Path) -> Problems:
+    """The files of one render agree: config/<sidecar>/ holds what the ConfigMaps hold, and the
+    Deployment's checksum (which makes pods restart on a config change) is theirs."""
+    k8s = folder / "k8s"
+    return list(lint_config_maps(folder, _documents(k8s / "configmaps.yaml"), _documents(k8s / "deployment.yaml")))
+
+
+def _documents(path: Path) -> list[Any]:
+    if not path.is_file():
+        return []
     try:
-        from envoy_data_plane.envoy.config.bootstrap.v3 import Bootstrap
-    except ImportError:
-        raise CheckError("envoy-data-plane: not installed; pip install 'sidecar-new[check]'") from None
-    for type_url in set(_type_urls(config)):
-        package = type_url.rsplit("/", 1)[-1].rsplit(".", 1)[0]
-        try:
-            importlib.import_module(f"envoy_data_plane.{package}")
-        except ImportError:
-            return [f"{config_file}: unknown typed_config type {type_url}"]
-    try:
-        Bootstrap().from_dict(config)
-    except (KeyError, TypeError, ValueError) as exc:
-        return [f"{config_file}: not a valid Envoy v3 bootstrap: {exc}"]
-    return []
+        return load_file(path, CheckError, all_documents=True)
+    except CheckError:  # kubectl kustomize has reported it already
+        return []
 
 
-def _type_urls(node: Any) -> Iterator[str]:
-    if isinstance(node, dict):
-        if isinstance(node.get("@type"), str):
-            yield node["@type"]
-        for value in node.values():
-            yield from _type_urls(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _type_urls(value)
+def lint_config_maps(folder: Path, config_maps: list[Any], deployments: list[Any]) -> Iterator[str]:
+    deployment = next((d for d in mappings(deployments) if d.get("kind") == "Deployment"), {})
+    # Where each key is mounted: a volume's items, else the key itself is the file name.
+    mounted = {str(_dig(volume, "configMap", "name")): {str(item.get("key")): str(item.get("path"))
+                                                        for item in mappings(_dig(volume, "configMap", "items"))}
+               for volume in mappings(_dig(deployment, "spec", "template", "spec", "volumes"))}
+    # The checksum as emit/kubernetes.py config_checksum computes it: every config file in
+    # render order, which is ConfigMap by ConfigMap, key by key, as written.
+    digest = hashlib.sha256()
+    for config_map in mappings(config_maps):
+        name = str(_dig(config_map, "metadata", "name"))
+        labels = mapping(_dig(config_map, "metadata", "labels"))
+        prefix = f"{labels.get('app.kubernetes.io/name')}-"
+        if (config_map.get("kind") != "ConfigMap" or labels.get(MANAGED_BY) != "sidecar-new"
+                or not name.startswith(prefix) or not name.endswith("-config")):
+            continue
+        sidecar = name.removeprefix(prefix).removesuffix("-config")
+        for key, text in mapping(config_map.get("data")).items():
+            path, text = mounted.get(name, {}).get(str(key), str(key)), str(text)
+            digest.update(f"{sidecar}/{path}\0{text}\0".encode())
+            yield from _compare_config_file(folder, sidecar, path, text, f"ConfigMap {name}", str(key))
+    written = _dig(deployment, "spec", "template", "metadata", "annotations", CHECKSUM_ANNOTATION)
+    if written is not None and written != digest.hexdigest():
+        yield (f"{folder / 'k8s' / 'deployment.yaml'}: Deployment {_dig(deployment, 'metadata', 'name')}: "
+               f"annotation {CHECKSUM_ANNOTATION} does not match the ConfigMaps in k8s/configmaps.yaml, "
+               f"so pods will not restart on a config change; the ConfigMaps give {digest.hexdigest()}")
 
 
-def _recorded_version(folder: Path) -> str:
+def _compare_config_file(folder: Path, sidecar: str, path: str, text: str, config_map: str,
+                         key: str) -> Iterator[str]:
+    if Path(path).is_absolute() or ".." in Path(path).parts or ".." in Path(sidecar).parts:
+        yield f"{folder / 'k8s' / 'configmaps.yaml'}: {config_map}: key {key} would be mounted outside its folder"
+        return
+    config_file = folder / "config" / sidecar / path
+    if not config_file.is_file():
+        yield f"{config_file}: missing; {config_map} has it (key {key} in k8s/configmaps.yaml)"
+        return
+    # Bytes, not read_text: newline translation would hide a file saved with CRLF.
+    if config_file.read_bytes() != text.encode():
+        yield (f"{config_file}: differs from {config_map} (key {key}) in k8s/configmaps.yaml; "
+               "edit both, or render again")
+
+
+def _recorded_version(folder: Path) -> tuple[str, Problems]:
+    """The Kubernetes version the folder was rendered for, and any problem with its record."""
     record = folder / ".sidecar-new.yaml"
-    data = load_file(record, CheckError) if record.is_file() else {}
-    return str((data or {}).get("kubernetes", {}).get("version", DEFAULT_KUBERNETES_VERSION))
+    if not record.is_file():
+        return DEFAULT_KUBERNETES_VERSION, []
+    try:
+        data = load_file(record, CheckError)
+    except CheckError as exc:
+        return DEFAULT_KUBERNETES_VERSION, [exc.message]
+    kubernetes = data.get("kubernetes", {}) if isinstance(data, dict) else None
+    if not isinstance(kubernetes, dict):
+        return DEFAULT_KUBERNETES_VERSION, [
+            f"{record}: not a sidecar-new record (a mapping with kubernetes: {{version: ...}}); "
+            f"checked against Kubernetes {DEFAULT_KUBERNETES_VERSION}"]
+    return str(kubernetes.get("version", DEFAULT_KUBERNETES_VERSION)), []
