@@ -3,7 +3,6 @@ where those tools are known to be weaker than they look (see DESIGN.md, pitfalls
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import subprocess
 import tempfile
@@ -11,6 +10,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from generator.check_configs import Problems, check_envoy, check_fluentd, mapping, mappings
+from generator.emit.kubernetes import CHECKSUM_ANNOTATION, checksum_of
 from generator.errors import CheckError
 from generator.rules import DEFAULT_KUBERNETES_VERSION
 from generator.yamlio import load_file
@@ -21,7 +21,6 @@ __all__ = ["check_folder", "check_compose", "check_kubernetes", "check_config_ma
 # What emit/kubernetes.py writes: ConfigMaps named <app>-<sidecar>-config with this label, and the
 # Deployment's pod template annotated with a checksum over every config file.
 MANAGED_BY = "app.kubernetes.io/managed-by"
-CHECKSUM_ANNOTATION = "sidecar-new.dev/config-checksum"
 
 
 def check_folder(folder: Path) -> Problems:
@@ -178,7 +177,7 @@ def lint_config_maps(folder: Path, config_maps: list[Any], deployments: list[Any
                for volume in mappings(_dig(deployment, "spec", "template", "spec", "volumes"))}
     # The checksum as emit/kubernetes.py config_checksum computes it: every config file in
     # render order, which is ConfigMap by ConfigMap, key by key, as written.
-    digest = hashlib.sha256()
+    entries: list[tuple[str, str, str]] = []
     for config_map in mappings(config_maps):
         name = str(_dig(config_map, "metadata", "name"))
         labels = mapping(_dig(config_map, "metadata", "labels"))
@@ -189,13 +188,14 @@ def lint_config_maps(folder: Path, config_maps: list[Any], deployments: list[Any
         sidecar = name.removeprefix(prefix).removesuffix("-config")
         for key, text in mapping(config_map.get("data")).items():
             path, text = mounted.get(name, {}).get(str(key), str(key)), str(text)
-            digest.update(f"{sidecar}/{path}\0{text}\0".encode())
+            entries.append((sidecar, path, text))
             yield from _compare_config_file(folder, sidecar, path, text, f"ConfigMap {name}", str(key))
     written = _dig(deployment, "spec", "template", "metadata", "annotations", CHECKSUM_ANNOTATION)
-    if written is not None and written != digest.hexdigest():
+    expected = checksum_of(entries)
+    if written is not None and written != expected:
         yield (f"{folder / 'k8s' / 'deployment.yaml'}: Deployment {_dig(deployment, 'metadata', 'name')}: "
                f"annotation {CHECKSUM_ANNOTATION} does not match the ConfigMaps in k8s/configmaps.yaml, "
-               f"so pods will not restart on a config change; the ConfigMaps give {digest.hexdigest()}")
+               f"so pods will not restart on a config change; the ConfigMaps give {expected}")
 
 
 def _compare_config_file(folder: Path, sidecar: str, path: str, text: str, config_map: str,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import Any, Iterable
 
 from generator.emit.containers import container_spec
 from generator.fileset import FileSet
@@ -76,9 +76,14 @@ def _config_maps(pod: Pod) -> list[dict[str, Any]]:
 
 
 def config_checksum(pod: Pod) -> str:
+    return checksum_of((f.sidecar, f.path, f.text) for f in pod.config_files)
+
+
+def checksum_of(files: Iterable[tuple[str, str, str]]) -> str:
+    """sha256 over (sidecar, path, text) in order; `check` recomputes it from the ConfigMaps."""
     digest = hashlib.sha256()
-    for file in pod.config_files:
-        digest.update(f"{file.sidecar}/{file.path}\0{file.text}\0".encode())
+    for sidecar, path, text in files:
+        digest.update(f"{sidecar}/{path}\0{text}\0".encode())
     return digest.hexdigest()
 
 
