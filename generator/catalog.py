@@ -74,12 +74,12 @@ class Catalog:
                  "sha256": self.content_hash}
         return {key: value for key, value in found.items() if value is not None}
 
-    def get(self, name: str) -> Template:
+    def get(self, name: str, field: str = "sidecars") -> Template:
         for template in self.templates:
             if template.name == name:
                 return template
         known = ", ".join(t.name for t in self.templates) or "none"
-        raise SpecError(f"sidecars: {name!r} is not in catalog {self.name!r} (known: {known})")
+        raise SpecError(f"{field}: {name!r} is not in catalog {self.name!r} (known: {known})")
 
 
 def builtin_root() -> Path:

@@ -139,7 +139,7 @@ def show(template_name: str = typer.Argument(..., metavar="NAME"),
     with _errors():
         from generator.describe import describe_template
 
-        typer.echo(describe_template(_load_catalog(catalog, checkout, directory).get(template_name)), nl=False)
+        typer.echo(describe_template(_load_catalog(catalog, checkout, directory).get(template_name, "NAME")), nl=False)
 
 
 @app.command()

@@ -41,7 +41,7 @@ def test_show_describes_parameters_ports_volumes_and_probes() -> None:
 def test_show_of_an_unknown_template_is_a_one_line_error() -> None:
     result = run_cli("show", "linkerd")
     assert result.exit_code == 1
-    assert result.output == "error: sidecars: 'linkerd' is not in catalog 'builtin' (known: fluentd, envoy, metrics)\n"
+    assert result.output == "error: NAME: 'linkerd' is not in catalog 'builtin' (known: fluentd, envoy, metrics)\n"
 
 
 def test_flags_alone_render_with_defaults(tmp_path: Path, monkeypatch) -> None:
