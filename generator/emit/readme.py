@@ -21,11 +21,17 @@ def emit_readme(pod: Pod, targets: tuple[str, ...], catalog_label: str) -> FileS
         mode = ("native sidecars (init containers with `restartPolicy: Always`): started before "
                 "the app, stopped after it" if pod.native_sidecars else
                 "ordinary containers (native sidecars need Kubernetes 1.29 or newer)")
+        create = ("" if pod.create_namespace else
+                  f"kubectl create namespace {pod.namespace}   # if it does not exist yet\n")
         parts.append("## Kubernetes\n\n```sh\nkubectl kustomize k8s/   # preview\n"
-                     "kubectl apply -k k8s/\n```\n\n"
+                     f"{create}kubectl apply -k k8s/\n```\n\n"
                      f"Target version {pod.kubernetes_version}: sidecars are {mode}. Config files "
                      "live in ConfigMaps; the pod template carries their checksum, so a config "
-                     "change rolls the pods.\n")
+                     "change rolls the pods.\n"
+                     + (f"The base ships namespace `{pod.namespace}` (restricted Pod Security "
+                        "Standard); `kubectl delete -k k8s/` removes it too.\n" if pod.create_namespace else
+                        f"Namespace `{pod.namespace}` is not part of the base (it may be shared); set "
+                        "`kubernetes.create_namespace: true` to ship it.\n"))
     if pod.config_files:
         parts.append("## Sidecar config files\n\n" + "".join(
             f"- `config/{f.sidecar}/{f.path}`\n" for f in pod.config_files))
