@@ -77,7 +77,12 @@ def new(
                      "log_dir": log_dir, "metrics_path": metrics_path}
         raw = apply_flags(load_answers(answers), app=app_flags, sidecars=sidecars, target=target,
                           kubernetes={"version": kubernetes_version, "namespace": namespace})
-        interactive = not no_input and sys.stdin.isatty()
+        if save_answers is not None:
+            from generator.writer import check_answers_target
+
+            check_answers_target(save_answers)  # before any question or write
+        # Both ends a terminal: with stdout redirected the prompts would vanish into the file.
+        interactive = not no_input and sys.stdin.isatty() and sys.stdout.isatty()
         if interactive:
             import gc
 
@@ -85,7 +90,8 @@ def new(
             from generator.prompts import run_wizard
 
             raw = run_wizard(raw, loaded, ask_all=ask_all, allow_unpinned=allow_unpinned,
-                             output=output, force=force, confirm=not (dry_run or show_diff))
+                             output=output or _default_output(answers, None), force=force,
+                             confirm=not (dry_run or show_diff))
         elif not no_input and answers is None and not (name and image):
             from generator.errors import SpecError
 
@@ -101,11 +107,9 @@ def new(
                 typer.echo("catalog hooks do not run on a dry run or a diff")
             return
         from generator.hooks import check_hooks, run_hooks
-        from generator.writer import check_answers_target, write
+        from generator.writer import write
 
         check_hooks(loaded, trust)
-        if save_answers is not None:
-            check_answers_target(save_answers)
         result = write(files, dest, force=force)
         _save(raw, save_answers)  # after the render landed: nothing is written on an error
         _report(files, dest, result, spec.targets)
@@ -204,12 +208,14 @@ def _load_catalog(source: Optional[str], checkout: Optional[str] = None, directo
     return load_source(resolve_source(source, checkout, directory))
 
 
-def _default_output(answers: Optional[Path], app_name: str) -> Path:
+def _default_output(answers: Optional[Path], app_name: Optional[str]) -> Optional[Path]:
     """Replaying a folder's own record (--answers out/.sidecar-new.yaml) re-renders that
-    folder; otherwise a folder named after the app."""
+    folder; otherwise a folder named after the app (None: not known yet)."""
     from generator.pipeline import RECORD
 
-    return answers.parent if answers is not None and answers.name == RECORD else Path(app_name)
+    if answers is not None and answers.name == RECORD:
+        return answers.parent
+    return Path(app_name) if app_name else None
 
 
 def _save(raw: dict, path: Optional[Path]) -> None:

@@ -177,6 +177,8 @@ def lint_body(check: Checker, d: dict, files: list[str]) -> None:
         check.bad(d, None, "config_dir", f"is required: files/ has {', '.join(files)} to mount")
     seen = set()
     for path, node, key in mount_paths:
+        if not isinstance(path, str):  # reported above as not a directory path
+            continue
         if not _expr(path) and path in seen:
             check.bad(node, key, "mounts", f"{path!r} is mounted twice in this container")
         seen.add(path)

@@ -271,7 +271,8 @@ def _check_port_names(containers: tuple[Container, ...]) -> None:
     for container in containers:
         for port in container.ports:
             # Kubernetes: an IANA_SVC_NAME, unique in the pod.
-            if len(port.name) > 15 or not rules.is_port_name(port.name) or port.name in seen:
+            if (not isinstance(port.name, str) or len(port.name) > 15 or not rules.is_port_name(port.name)
+                    or port.name in seen):
                 raise CatalogError(f"template {container.name!r}: port name {port.name!r} must be "
                                    "unique in the pod, at most 15 characters, [a-z0-9-]")
             seen.add(port.name)

@@ -45,7 +45,15 @@ def run_wizard(raw: dict[str, Any], catalog: Catalog, *, ask_all: bool = False,
     wizard = _Wizard(copy.deepcopy(raw), catalog, ask_all, allow_unpinned, output)
     while True:
         wizard.ask_everything()
-        print(summary(wizard.answers, catalog, allow_unpinned, wizard.dest(), force))
+        try:
+            print(summary(wizard.answers, catalog, allow_unpinned, wizard.dest(), force))
+        except SpecError as problem:  # a rule only the whole request can check
+            _warn(f"these answers cannot be rendered: {problem.message}")
+            if _ask(questionary.select("What now?", default="change", choices=[
+                    Choice("Change answers", "change"), Choice("Quit without writing", "quit")])) == "quit":
+                raise
+            wizard.ask_all = True
+            continue
         if not confirm:
             return wizard.answers
         action = _ask(questionary.select("Write these files?", default="write", choices=[
@@ -205,7 +213,7 @@ class _Wizard:
                 "Kubernetes version of the cluster", versions,
                 default=current if current in rules.KUBERNETES_VERSIONS else rules.DEFAULT_KUBERNETES_VERSION))
         if self.should_ask(kube, "namespace", lambda v: checks.namespace("kubernetes.namespace", v)):
-            kube["namespace"] = _text("Kubernetes namespace (created with the app)",
+            kube["namespace"] = _text("Kubernetes namespace (the base ships it when named after the app)",
                                       kube.get("namespace") or self.answers["app"]["name"],
                                       lambda v: checks.namespace("kubernetes.namespace", v), str.strip)
 

@@ -114,9 +114,14 @@ def write(files: FileSet, dest: Path, force: bool = False) -> Plan:
 
 
 def check_answers_target(path: Path) -> None:
-    """Refuse an unusable --save-answers path before anything is written."""
+    """Refuse an unusable --save-answers path before anything is asked or written."""
     if path.is_dir():
         raise WriteError(f"--save-answers: {path} is a folder")
+    parent = path.absolute().parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise WriteError(f"--save-answers: cannot write {path}: {parent} is not a folder")
 
 
 def save_answers(answers: dict, path: Path) -> None:

@@ -45,3 +45,22 @@ def test_malformed_definitions_are_one_line_catalog_errors(catalog_copy: Path, t
     assert "\n" not in message and message.startswith(f"error: {definition}")
     assert reason in message
     assert not (tmp_path / "out").exists()
+
+
+def test_a_port_name_that_renders_to_a_number_is_a_catalog_error(catalog_copy: Path, tmp_path: Path) -> None:
+    definition = catalog_copy / "templates" / "metrics" / "sidecar.yaml"
+    definition.write_text(definition.read_text().replace("- {name: metrics, port:", '- {name: "{{ web_port }}", port:'))
+    result = run_cli("new", "--no-input", "--name", "billing", "--image", "team/billing:1.0", "--with", "metrics",
+                     "--catalog", str(catalog_copy), "--output", str(tmp_path / "out"))
+    assert result.exit_code == 1 and "port name 9102 must be" in result.output
+    assert isinstance(result.exception, (SystemExit, type(None)))
+    lint = run_cli("catalog", "lint", str(catalog_copy))
+    assert lint.exit_code == 1 and isinstance(lint.exception, (SystemExit, type(None)))
+
+
+def test_lint_reports_a_mapping_as_a_mount_path_without_a_traceback(catalog_copy: Path) -> None:
+    definition = catalog_copy / "templates" / "fluentd" / "sidecar.yaml"
+    definition.write_text(definition.read_text().replace("path: /fluentd/pos,", "path: {x: 1},"))
+    result = run_cli("catalog", "lint", str(catalog_copy))
+    assert result.exit_code == 1 and isinstance(result.exception, (SystemExit, type(None)))
+    assert "sidecar.yaml:" in result.output and "volumes[0].path" in result.output

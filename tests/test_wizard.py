@@ -3,6 +3,7 @@ conflicts caught while answering, Ctrl-C/Ctrl-D, and the same files as --answers
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 import shutil
@@ -276,3 +277,45 @@ def test_summary_before_writing_matches_golden(case: str, builtin_catalog, updat
         expected.parent.mkdir(exist_ok=True)
         expected.write_text(text)
     assert text == expected.read_text()
+
+
+def test_a_rule_only_the_whole_request_checks_is_shown_with_change_or_quit(tmp_path: Path) -> None:
+    answers = copy.deepcopy(FULL_ANSWERS)
+    answers["app"]["replicas"] = -1  # the wizard does not ask for replicas
+    write_answers(tmp_path / "a.yaml", answers)
+    child = spawn("--answers", "a.yaml", "--output", "out", cwd=tmp_path)
+    wait_for(child, "these answers cannot be rendered: app.replicas: -1 is not a replica count")
+    answer(child, "What now?", DOWN + ENTER)  # Quit
+    output = finish(child)
+    assert child.exitstatus == 1 and "error: app.replicas: -1" in output
+    assert not (tmp_path / "out").exists()
+
+
+def test_replaying_a_record_in_the_wizard_shows_the_folder_it_writes(tmp_path: Path) -> None:
+    write_answers(tmp_path / "full.yaml", FULL_ANSWERS)
+    assert run_cli("new", "--answers", str(tmp_path / "full.yaml"), "--no-input",
+                   "--output", str(tmp_path / "deploy" / "svc")).exit_code == 0
+    child = spawn("--answers", "deploy/svc/.sidecar-new.yaml", "--force", cwd=tmp_path)
+    screen = wait_for(child, "Write these files?")
+    assert "output     deploy/svc/" in screen
+    wait_for(child, "Write them to deploy/svc/")
+    child.send(ENTER)
+    finish(child)
+    assert child.exitstatus == 0 and not (tmp_path / "orders-api").exists()
+
+
+def test_with_stdout_redirected_there_is_no_invisible_wizard(tmp_path: Path) -> None:
+    child = pexpect.spawn("/bin/sh", ["-c", f"{sys.executable} -m generator new > out.log 2> err.log"],
+                          cwd=str(tmp_path), timeout=15)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 1
+    assert "pass --answers FILE" in (tmp_path / "err.log").read_text()
+
+
+def test_save_answers_into_a_file_path_is_refused_before_any_question(tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("x")
+    child = spawn("--save-answers", "afile/x.yaml", "--output", "out", cwd=tmp_path)
+    output = finish(child)
+    assert child.exitstatus == 1 and "--save-answers: cannot write afile/x.yaml" in output
+    assert "App name" not in output and not (tmp_path / "out").exists()
