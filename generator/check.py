@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from generator import rules
 from generator.check_configs import Problems, check_envoy, check_fluentd, mapping, mappings
 from generator.emit.kubernetes import CHECKSUM_ANNOTATION, checksum_of
 from generator.errors import CheckError
@@ -137,6 +138,11 @@ def _lint_container(kind: str, container: dict[str, Any]) -> Iterator[str]:
         for key in ("cpu", "memory"):
             if key not in mapping(_dig(container, "resources", part)):
                 yield f"{where}: no resources.{part}.{key}"
+    for key in ("cpu", "memory"):
+        request = rules.quantity_value(_dig(container, "resources", "requests", key))
+        limit = rules.quantity_value(_dig(container, "resources", "limits", key))
+        if request is not None and limit is not None and limit < request:
+            yield f"{where}: resources.limits.{key} is below the request (the API server refuses it)"
     for probe in ("readinessProbe", "livenessProbe"):
         if probe not in container:
             yield f"{where}: no {probe}"

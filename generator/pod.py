@@ -232,6 +232,11 @@ def _check_values(container: Container) -> None:
             rules.quantity(f"resources.{part}.{key}", values[key])
         if not _MEMORY.fullmatch(values["memory"]):
             raise ValueError(f"resources.{part}.memory: {values['memory']!r} must be bytes, Ki, Mi or Gi")
+    requests, limits = dict(container.requests), dict(container.limits)
+    for key in ("cpu", "memory"):
+        if rules.quantity_value(limits[key]) < rules.quantity_value(requests[key]):
+            raise ValueError(f"resources.limits.{key}: {limits[key]} is below the request "
+                             f"{requests[key]}; the API server refuses that")
     for mount in container.mounts:
         rules.directory(f"mount of {mount.volume}", mount.path)
 
@@ -251,6 +256,10 @@ def _app_env(template: Template, choice: SidecarChoice, app: App) -> list[tuple[
 
 
 def _check_mounts(containers: tuple[Container, ...], volume_names: set[str]) -> None:
+    for name in volume_names:  # <template>-<volume> must still be a DNS-1123 label
+        if len(name) > 63:
+            raise CatalogError(f"volume {name!r} is {len(name)} characters long; Kubernetes allows 63 "
+                               "(shorten the template or volume name)")
     for container in containers:
         paths: dict[str, str] = {}
         for mount in container.mounts:

@@ -103,6 +103,16 @@ def quantity(field: str, value: Any) -> str:
     return value
 
 
+_SUFFIXES = {"m": 1e-3, "": 1, "k": 1e3, "M": 1e6, "G": 1e9, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30}
+_ANY_QUANTITY = re.compile(r"([0-9]+(?:\.[0-9]+)?)(m|k|M|G|Ki|Mi|Gi)?")
+
+
+def quantity_value(value: Any) -> float | None:
+    """A Kubernetes quantity as a number (100m -> 0.1, 128Mi -> 134217728); None if unknown."""
+    match = _ANY_QUANTITY.fullmatch(str(value))
+    return float(match[1]) * _SUFFIXES[match[2] or ""] if match else None
+
+
 def targets(field: str, value: Any) -> tuple[str, ...]:
     items = [value] if isinstance(value, str) else value
     if not isinstance(items, list) or not items:

@@ -64,3 +64,34 @@ def test_lint_reports_a_mapping_as_a_mount_path_without_a_traceback(catalog_copy
     result = run_cli("catalog", "lint", str(catalog_copy))
     assert result.exit_code == 1 and isinstance(result.exception, (SystemExit, type(None)))
     assert "sidecar.yaml:" in result.output and "volumes[0].path" in result.output
+
+
+def test_a_limit_below_its_request_is_refused(catalog_copy: Path, tmp_path: Path) -> None:
+    definition = catalog_copy / "templates" / "metrics" / "sidecar.yaml"
+    definition.write_text(definition.read_text().replace("limits: {cpu: 200m,", "limits: {cpu: 1m,"))
+    result = run_cli("new", "--no-input", "--name", "billing", "--image", "team/billing:1.0", "--with", "metrics",
+                     "--catalog", str(catalog_copy), "--output", str(tmp_path / "out"))
+    assert result.exit_code == 1 and "resources.limits.cpu: 1m is below the request 20m" in result.output
+
+
+def test_check_reports_a_limit_below_its_request(tmp_path: Path) -> None:
+    import yaml
+
+    out = tmp_path / "out"
+    assert run_cli("new", "--no-input", "--name", "billing", "--image", "team/billing:1.0", "--with", "metrics",
+                   "--target", "kubernetes", "--output", str(out)).exit_code == 0
+    deployment = yaml.safe_load((out / "k8s" / "deployment.yaml").read_text())
+    deployment["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["memory"] = "1Mi"
+    (out / "k8s" / "deployment.yaml").write_text(yaml.safe_dump(deployment))
+    result = run_cli("check", str(out))
+    assert result.exit_code == 1
+    assert "container billing: resources.limits.memory is below the request" in result.output
+
+
+def test_a_template_name_too_long_for_its_volumes_is_refused(catalog_copy: Path, tmp_path: Path) -> None:
+    long_name = "m" * 60
+    index = catalog_copy / "catalog.yaml"
+    index.write_text(index.read_text().replace("  - name: metrics\n", f"  - name: {long_name}\n"))
+    result = run_cli("new", "--no-input", "--name", "billing", "--image", "team/billing:1.0", "--with", long_name,
+                     "--catalog", str(catalog_copy), "--output", str(tmp_path / "out"))
+    assert result.exit_code == 1 and "Kubernetes allows 63" in result.output
