@@ -20,6 +20,14 @@ from generator.lint_schema import Checker, Report, lint_body, line_of, read_yaml
 ENTRY_KEYS = ("name", "capability", "summary", "image", "path", "conflicts")
 
 
+def _read_nonempty(path: Path, report: Report, expected: str) -> Any:
+    before = len(report.problems)
+    data = read_yaml(path, report)
+    if data is None and len(report.problems) == before:  # read_yaml reports what it can't read
+        report.add(path, 1, "", f"is empty: expected {expected}")
+    return data
+
+
 def lint_index(root: Path, report: Report) -> tuple[str, str, list[tuple[Any, str, int | None, bool]]]:
     """catalog.yaml: (name, version, [(entry, where, line, entry is good)] for every entry whose
     template folder exists, so definitions are checked even when their entry has a problem)."""
@@ -27,7 +35,7 @@ def lint_index(root: Path, report: Report) -> tuple[str, str, list[tuple[Any, st
     if not path.is_file():
         report.add(path, None, "", "no catalog.yaml in the catalog folder")
         return "", "", []
-    index = read_yaml(path, report)
+    index = _read_nonempty(path, report, "name, version and templates")
     check = Checker(path, report)
     if index is None or not check.mapping(index, index, None, "", ("name", "version", "templates"),
                                           ("name", "version", "templates")):
@@ -86,7 +94,7 @@ def lint_definition(folder: Path, report: Report) -> bool:
     """templates/<name>/sidecar.yaml and files/; True if no problem was found."""
     path = folder / "sidecar.yaml"
     before = len(report.problems)
-    d = read_yaml(path, report)
+    d = _read_nonempty(path, report, "ports, probes and resources")
     check = Checker(path, report)
     files = _lint_files(folder, report)
     if d is None or not check.mapping(d, d, None, "", tuple(sorted(DEFINITION_KEYS)), REQUIRED_DEFINITION_KEYS):

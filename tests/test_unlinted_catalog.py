@@ -95,3 +95,12 @@ def test_a_template_name_too_long_for_its_volumes_is_refused(catalog_copy: Path,
     result = run_cli("new", "--no-input", "--name", "billing", "--image", "team/billing:1.0", "--with", long_name,
                      "--catalog", str(catalog_copy), "--output", str(tmp_path / "out"))
     assert result.exit_code == 1 and "Kubernetes allows 63" in result.output
+
+
+@pytest.mark.parametrize("relative, expected", [("catalog.yaml", "name, version and templates"),
+                                                ("templates/envoy/sidecar.yaml", "ports, probes and resources")])
+def test_lint_says_an_empty_file_is_empty(catalog_copy: Path, relative: str, expected: str) -> None:
+    (catalog_copy / relative).write_text("")
+    result = run_cli("catalog", "lint", str(catalog_copy))
+    assert result.exit_code == 1
+    assert f"{catalog_copy / relative}:1: is empty: expected {expected}" in result.output
