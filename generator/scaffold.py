@@ -158,6 +158,11 @@ def _free_port(root: Path, name: str) -> int:
     from generator.lint_render import SAMPLE_APP, sample_params
     from generator.spec import App, claimed_ports
 
+    from generator.yamlio import load_file
+
+    raw = load_file(root / "catalog.yaml", CatalogError)
+    if isinstance(raw, dict) and not raw.get("templates"):
+        return _FIRST_PORT  # the first template: nothing to collide with (load_catalog wants one)
     try:
         catalog = load_catalog(root, source=str(root))
     except CatalogError as exc:

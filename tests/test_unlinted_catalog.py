@@ -104,3 +104,11 @@ def test_lint_says_an_empty_file_is_empty(catalog_copy: Path, relative: str, exp
     result = run_cli("catalog", "lint", str(catalog_copy))
     assert result.exit_code == 1
     assert f"{catalog_copy / relative}:1: is empty: expected {expected}" in result.output
+
+
+def test_catalog_new_adds_the_first_template_to_an_index_without_any(tmp_path: Path) -> None:
+    (tmp_path / "catalog.yaml").write_text("name: team\nversion: '1.0'\n")
+    result = run_cli("catalog", "new", "pinger", "--capability", "metrics", "--catalog", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    lint = run_cli("catalog", "lint", str(tmp_path))
+    assert lint.exit_code == 0, lint.output
