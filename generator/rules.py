@@ -147,8 +147,10 @@ def version_tuple(version: str) -> tuple[int, int]:
     return int(major), int(minor)
 
 
-def param_value(field: str, kind: str, value: Any, choices: tuple = ()) -> Any:
-    """Check one template parameter against its declared type."""
+def param_value(field: str, kind: str, value: Any, choices: tuple = (), required: bool = False) -> Any:
+    """Check one template parameter against its declared type; a required one is not empty."""
+    if required and value == "":
+        raise _refuse(field, value, "is required: this parameter has no default")
     if kind == "port":
         value = port(field, value)
     elif kind == "int":

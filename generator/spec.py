@@ -139,7 +139,7 @@ def _parse_params(template: Template, given: dict, field: str) -> tuple[tuple[st
     for param in template.params:
         if param.name in given:
             value = rules.param_value(f"{field}.{param.name}", param.type, given[param.name],
-                                      param.choices)
+                                      param.choices, param.required)
         elif param.required:
             raise SpecError(f"{field}.{param.name}: is required ({param.help})")
         else:

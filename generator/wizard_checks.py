@@ -147,4 +147,4 @@ def check_param(template: Template, param_name: str, value: Any) -> Any:
     param = template.param(param_name)
     assert param is not None
     return rules.param_value(f"sidecars.{template.name}.params.{param_name}", param.type, value,
-                             param.choices)
+                             param.choices, param.required)

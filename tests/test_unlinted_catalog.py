@@ -112,3 +112,25 @@ def test_catalog_new_adds_the_first_template_to_an_index_without_any(tmp_path: P
     assert result.exit_code == 0, result.output
     lint = run_cli("catalog", "lint", str(tmp_path))
     assert lint.exit_code == 0, lint.output
+
+
+def test_a_required_parameter_cannot_be_given_empty(catalog_copy: Path, tmp_path: Path) -> None:
+    from generator.catalog import load_catalog
+    from generator.errors import SpecError
+    from generator.wizard_checks import check_param
+
+    definition = catalog_copy / "templates" / "fluentd" / "sidecar.yaml"
+    text = definition.read_text()
+    assert '    default: ""\n    help: Fluentd/Fluent Bit aggregator' in text
+    definition.write_text(text.replace('    default: ""\n    help: Fluentd/Fluent Bit aggregator',
+                                       "    help: Fluentd/Fluent Bit aggregator"))
+    answers = tmp_path / "a.yaml"
+    answers.write_text("app: {name: billing, image: 'team/billing:1.0', log_dir: /var/log/billing}\n"
+                       "sidecars: [{name: fluentd, params: {forward_host: ''}}]\n")
+    result = run_cli("new", "--answers", str(answers), "--no-input", "--catalog", str(catalog_copy),
+                     "--output", str(tmp_path / "out"))
+    assert result.exit_code == 1
+    assert result.output.startswith("error: sidecars.fluentd.params.forward_host: '' is required")
+    # The wizard re-asks with the same rule.
+    with pytest.raises(SpecError, match="is required"):
+        check_param(load_catalog(catalog_copy).get("fluentd"), "forward_host", "")
