@@ -56,10 +56,14 @@ def run_wizard(raw: dict[str, Any], catalog: Catalog, *, ask_all: bool = False,
             continue
         if not confirm:
             return wizard.answers
-        action = _ask(questionary.select("Write these files?", default="write", choices=[
-            Choice(f"Write them to {wizard.dest()}/", "write"),
-            Choice("Change answers", "change"),
-            Choice("Quit without writing", "quit")]))
+        dest = wizard.dest()
+        # The writer would refuse an existing folder: do not offer what must fail.
+        blocked = not force and dest.is_dir() and any(dest.iterdir())
+        write = Choice(f"Write them to {dest}/", "write", disabled="it exists: run again with --force, "
+                       "or --diff to compare" if blocked else None)
+        choices = [write, Choice("Change answers", "change"), Choice("Quit without writing", "quit")]
+        action = _ask(questionary.select("Write these files?", choices,
+                                         default="change" if blocked else "write"))
         if action == "write":
             return wizard.answers
         if action == "quit":

@@ -319,3 +319,15 @@ def test_save_answers_into_a_file_path_is_refused_before_any_question(tmp_path: 
     output = finish(child)
     assert child.exitstatus == 1 and "--save-answers: cannot write afile/x.yaml" in output
     assert "App name" not in output and not (tmp_path / "out").exists()
+
+
+def test_an_existing_folder_is_not_offered_for_writing_without_force(tmp_path: Path) -> None:
+    write_answers(tmp_path / "full.yaml", FULL_ANSWERS)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "notes.txt").write_text("mine\n")
+    child = spawn("--answers", "full.yaml", "--output", "out", cwd=tmp_path)
+    wait_for(child, "run again with --force")
+    child.send(DOWN + ENTER)  # the cursor starts on "Change answers"; down is Quit
+    output = finish(child)
+    assert child.exitstatus == 1 and "quit at the summary" in output
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["notes.txt"]
