@@ -12,6 +12,12 @@ from conftest import run_cli
 from generator.catalog import builtin_root
 
 
+def render_with(catalog: Path, template: str, output: Path):
+    """A billing app with one sidecar from `catalog`, rendered through the CLI."""
+    return run_cli("new", "--no-input", "--name", "billing", "--image", "team/billing:1.0", "--with", template,
+                   "--catalog", str(catalog), "--output", str(output))
+
+
 @pytest.fixture
 def catalog_copy(tmp_path: Path) -> Path:
     root = tmp_path / "catalog"
@@ -38,8 +44,7 @@ def test_malformed_definitions_are_one_line_catalog_errors(catalog_copy: Path, t
     text = definition.read_text()
     assert old in text
     definition.write_text(text.replace(old, new))
-    result = run_cli("new", "--no-input", "--name", "billing", "--image", "team/billing:1.0", "--with", template,
-                     "--catalog", str(catalog_copy), "--output", str(tmp_path / "out"))
+    result = render_with(catalog_copy, template, tmp_path / "out")
     assert result.exit_code == 1, result.output
     message = result.output.strip()
     assert "\n" not in message and message.startswith(f"error: {definition}")
@@ -50,8 +55,7 @@ def test_malformed_definitions_are_one_line_catalog_errors(catalog_copy: Path, t
 def test_a_port_name_that_renders_to_a_number_is_a_catalog_error(catalog_copy: Path, tmp_path: Path) -> None:
     definition = catalog_copy / "templates" / "metrics" / "sidecar.yaml"
     definition.write_text(definition.read_text().replace("- {name: metrics, port:", '- {name: "{{ web_port }}", port:'))
-    result = run_cli("new", "--no-input", "--name", "billing", "--image", "team/billing:1.0", "--with", "metrics",
-                     "--catalog", str(catalog_copy), "--output", str(tmp_path / "out"))
+    result = render_with(catalog_copy, "metrics", tmp_path / "out")
     assert result.exit_code == 1 and "port name 9102 must be" in result.output
     assert isinstance(result.exception, (SystemExit, type(None)))
     lint = run_cli("catalog", "lint", str(catalog_copy))
@@ -69,8 +73,7 @@ def test_lint_reports_a_mapping_as_a_mount_path_without_a_traceback(catalog_copy
 def test_a_limit_below_its_request_is_refused(catalog_copy: Path, tmp_path: Path) -> None:
     definition = catalog_copy / "templates" / "metrics" / "sidecar.yaml"
     definition.write_text(definition.read_text().replace("limits: {cpu: 200m,", "limits: {cpu: 1m,"))
-    result = run_cli("new", "--no-input", "--name", "billing", "--image", "team/billing:1.0", "--with", "metrics",
-                     "--catalog", str(catalog_copy), "--output", str(tmp_path / "out"))
+    result = render_with(catalog_copy, "metrics", tmp_path / "out")
     assert result.exit_code == 1 and "resources.limits.cpu: 1m is below the request 20m" in result.output
 
 
@@ -92,8 +95,7 @@ def test_a_template_name_too_long_for_its_volumes_is_refused(catalog_copy: Path,
     long_name = "m" * 60
     index = catalog_copy / "catalog.yaml"
     index.write_text(index.read_text().replace("  - name: metrics\n", f"  - name: {long_name}\n"))
-    result = run_cli("new", "--no-input", "--name", "billing", "--image", "team/billing:1.0", "--with", long_name,
-                     "--catalog", str(catalog_copy), "--output", str(tmp_path / "out"))
+    result = render_with(catalog_copy, long_name, tmp_path / "out")
     assert result.exit_code == 1 and "Kubernetes allows 63" in result.output
 
 
