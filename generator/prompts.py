@@ -21,6 +21,7 @@ from generator import rules
 from generator import wizard_checks as checks
 from generator.catalog import Catalog, Template
 from generator.errors import SidecarError, SpecError
+from generator.spec import DEFAULTS
 from generator.summary import summary
 
 # (key, question, rule, optional): the app, in the order a person thinks about it.
@@ -130,7 +131,7 @@ class _Wizard:
             return re.sub(r"[^a-z0-9-]+", "-", base).strip("-")[:63].strip("-") or "my-service"
         if key == "image":
             return f"{self.answers['app']['name']}:0.1.0"
-        return {"port": 8080, "health_path": "/healthz"}.get(key, "")
+        return DEFAULTS.get(key, "")  # log_dir and metrics_path have none: empty is "no"
 
     def sidecar_choice(self) -> list[str]:
         entries = checks.prefilled_sidecars(self.answers.get("sidecars"), self.catalog)

@@ -12,18 +12,18 @@ from generator.errors import CatalogError, SpecError
 APP_KEYS = ("name", "image", "port", "health_path", "log_dir", "metrics_path", "replicas",
             "health_command")
 ANSWER_KEYS = ("app", "sidecars", "targets", "kubernetes")
-DEFAULTS = {"port": 8080, "health_path": "/healthz", "replicas": 2}
+DEFAULTS = {"port": 8080, "health_path": "/healthz", "replicas": 2}  # the one place for them
 
 
 @dataclass(frozen=True, slots=True)
 class App:
     name: str
     image: str
-    port: int = 8080
-    health_path: str = "/healthz"
+    port: int = DEFAULTS["port"]
+    health_path: str = DEFAULTS["health_path"]
     log_dir: str | None = None
     metrics_path: str | None = None
-    replicas: int = 2
+    replicas: int = DEFAULTS["replicas"]
     health_command: tuple[str, ...] = ()  # Compose healthcheck; must exist in the image
 
     def as_context(self) -> dict[str, Any]:

@@ -44,7 +44,7 @@ def app_of(answers_app: Mapping[str, Any]) -> App:
     return App(name=values.get("name", "app"), image=values.get("image", "app:0"),
                port=values["port"], health_path=values["health_path"],
                log_dir=values.get("log_dir"), metrics_path=values.get("metrics_path"),
-               replicas=values["replicas"] if isinstance(values["replicas"], int) else 2)
+               replicas=values["replicas"] if isinstance(values["replicas"], int) else DEFAULTS["replicas"])
 
 
 def param_values(template: Template, given: Mapping[str, Any]) -> dict[str, Any] | None:
