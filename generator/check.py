@@ -132,7 +132,7 @@ def lint_pod_specs(documents: list[Any]) -> Iterator[str]:
 def _lint_container(kind: str, container: dict[str, Any]) -> Iterator[str]:
     where = f"{kind} container {container.get('name')}"
     image = str(container.get("image", ""))
-    if "@" not in image and (":" not in image.rsplit("/", 1)[-1] or image.endswith(":latest")):
+    if not rules.is_pinned(image):
         yield f"{where}: image {image!r} is not pinned"
     for part in ("requests", "limits"):
         for key in ("cpu", "memory"):

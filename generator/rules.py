@@ -62,11 +62,16 @@ def image(field: str, value: Any, allow_unpinned: bool = False) -> str:
     match = _IMAGE.fullmatch(value)
     if not match:
         raise _refuse(field, value, "is not an image reference ([registry[:port]/]path[:tag][@sha256:digest])")
-    unpinned = not match["digest"] and match["tag"] in (None, "latest")
-    if unpinned and not allow_unpinned:
+    if not is_pinned(value) and not allow_unpinned:
         raise _refuse(field, value, "is not pinned: give an exact tag or a @sha256 digest "
                                     "(or pass --allow-unpinned)")
     return value
+
+
+def is_pinned(reference: str) -> bool:
+    """A digest, or a tag other than latest (an unparsable reference is not pinned)."""
+    match = _IMAGE.fullmatch(reference)
+    return bool(match) and (bool(match["digest"]) or match["tag"] not in (None, "latest"))
 
 
 def port(field: str, value: Any) -> int:

@@ -345,3 +345,14 @@ def test_a_fluent_conf_with_labels_nested_sections_and_comments_passes(tmp_path:
         </match>
         """}) / "fluent.conf"
     assert check_fluentd(path) == []
+
+
+@pytest.mark.parametrize("image", ["team/billing:latest", "registry.example.com:5000/team/billing"])
+def test_check_reports_an_unpinned_image_by_the_same_rule_as_the_answers(image: str, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert run_cli("new", "--no-input", "--name", "billing", "--image", "team/billing:1.0",
+                   "--target", "kubernetes", "--output", str(out)).exit_code == 0
+    deployment = out / "k8s" / "deployment.yaml"
+    deployment.write_text(deployment.read_text().replace("image: team/billing:1.0", f"image: {image}"))
+    result = run_cli("check", str(out))
+    assert result.exit_code == 1 and f"image {image!r} is not pinned" in result.output
