@@ -4,18 +4,14 @@ from __future__ import annotations
 
 from generator.catalog import Template
 from generator.render import expand
-from generator.spec import App, template_context
-
-
-# A sample app to show a template's values with its defaults applied.
-_SAMPLE_APP = App(name="app", image="example/app:1.0", log_dir="/var/log/app", metrics_path="/metrics")
+from generator.spec import SAMPLE_APP, App, template_context
 
 
 def describe_template(template: Template) -> str:
     d = template.definition
     if not any(p.required for p in template.params):
         defaults = {p.name: p.default for p in template.params}
-        d = expand(dict(d), template_context(_SAMPLE_APP, defaults), template.name)
+        d = expand(dict(d), template_context(App(**SAMPLE_APP), defaults), template.name)
     lines = [f"{template.name} ({template.capability}): {template.summary}",
              f"image: {template.image}", f"folder: {template.folder}"]
     lines.append("parameters:" if template.params else "parameters: none")

@@ -12,12 +12,10 @@ from typing import Any
 
 from generator.catalog import Catalog, Template
 from generator.errors import SidecarError
-from generator.spec import App, claimed_ports, template_context
+from generator.spec import SAMPLE_APP, App, claimed_ports, template_context
 
 # The native-sidecar path (the default version) and the classic one (below 1.29).
 VERSIONS = ("1.33", "1.28")
-SAMPLE_APP = {"name": "lint-app", "image": "registry.example.com/lint/app:1.0.0", "port": 8080,
-              "health_path": "/healthz", "log_dir": "/var/log/app", "metrics_path": "/metrics"}
 # A value for each parameter without a default, so such templates can still be rendered.
 _SAMPLES = {"str": "example", "int": 1, "bool": False, "port": 18080, "path": "/data",
             "host": "collector.example.com"}
@@ -90,7 +88,7 @@ def _claims(template: Template) -> tuple[set, set, set] | None:
     when the template does not render (the render check reports why)."""
     from generator.render import expand
 
-    app = App(**{k: v for k, v in SAMPLE_APP.items()})
+    app = App(**SAMPLE_APP)
     params = {**{p.name: p.default for p in template.params if not p.required}, **sample_params(template)}
     try:
         ports = claimed_ports(template, app, params)

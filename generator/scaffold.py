@@ -155,8 +155,8 @@ def _port_name(name: str) -> str:
 
 def _free_port(root: Path, name: str) -> int:
     from generator.catalog import load_catalog
-    from generator.lint_render import SAMPLE_APP, sample_params
-    from generator.spec import App, claimed_ports
+    from generator.lint_render import sample_params
+    from generator.spec import SAMPLE_APP, App, claimed_ports
 
     from generator.yamlio import load_file
 

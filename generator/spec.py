@@ -13,6 +13,9 @@ APP_KEYS = ("name", "image", "port", "health_path", "log_dir", "metrics_path", "
             "health_command")
 ANSWER_KEYS = ("app", "sidecars", "targets", "kubernetes")
 DEFAULTS = {"port": 8080, "health_path": "/healthz", "replicas": 2}  # the one place for them
+# An app to expand templates with outside a real request (show, catalog lint and new).
+SAMPLE_APP = {"name": "lint-app", "image": "registry.example.com/lint/app:1.0.0", "port": 8080,
+              "health_path": "/healthz", "log_dir": "/var/log/app", "metrics_path": "/metrics"}
 
 
 @dataclass(frozen=True, slots=True)
