@@ -146,10 +146,10 @@ def make_scale_answers(root: Path, count: int) -> Path:
 LIBRARY_SCRIPT = """\
 import sys
 from pathlib import Path
-from generator.answers import load_answers
-from generator.catalog import load_catalog
+from generator.input.answers import load_answers
+from generator.catalog.loader import load_catalog
 from generator.pipeline import build
-from generator.spec import parse_spec
+from generator.input.spec import parse_spec
 raw, catalog = load_answers(Path(sys.argv[2])), load_catalog()
 total = 0
 for index in range(int(sys.argv[1])):

@@ -68,9 +68,9 @@ def new(
 ) -> None:
     """Render an app and its sidecars into compose.yaml, k8s/ and config/."""
     with _errors():
-        from generator.answers import apply_flags, load_answers
+        from generator.input.answers import apply_flags, load_answers
         from generator.pipeline import build
-        from generator.spec import parse_spec
+        from generator.input.spec import parse_spec
 
         loaded = _load_catalog(catalog, checkout, directory)
         app_flags = {"name": name, "image": image, "port": port, "health_path": health_path,
@@ -78,7 +78,7 @@ def new(
         raw = apply_flags(load_answers(answers), app=app_flags, sidecars=sidecars, target=target,
                           kubernetes={"version": kubernetes_version, "namespace": namespace})
         if save_answers is not None:
-            from generator.writer import check_answers_target
+            from generator.output.writer import check_answers_target
 
             check_answers_target(save_answers)  # before any question or write
         # Both ends a terminal: with stdout redirected the prompts would vanish into the file.
@@ -87,7 +87,7 @@ def new(
             import gc
 
             gc.enable()  # off for start-up (generator/__main__.py); a wizard session runs for minutes
-            from generator.prompts import run_wizard
+            from generator.wizard.session import run_wizard
 
             raw = run_wizard(raw, loaded, ask_all=ask_all, allow_unpinned=allow_unpinned,
                              output=output or _default_output(answers, None), force=force,
@@ -106,8 +106,8 @@ def new(
             if loaded.root is not None and (loaded.root / "hooks").exists():
                 typer.echo("catalog hooks do not run on a dry run or a diff")
             return
-        from generator.hooks import check_hooks, run_hooks
-        from generator.writer import write
+        from generator.catalog.hooks import check_hooks, run_hooks
+        from generator.output.writer import write
 
         check_hooks(loaded, trust)
         result = write(files, dest, force=force)
@@ -141,7 +141,7 @@ def show(template_name: str = typer.Argument(..., metavar="NAME"),
          directory: Optional[str] = typer.Option(None, "--directory", help=_DIRECTORY_HELP)) -> None:
     """One template: parameters, ports, volumes, probes and resources."""
     with _errors():
-        from generator.describe import describe_template
+        from generator.tools.describe import describe_template
 
         typer.echo(describe_template(_load_catalog(catalog, checkout, directory).get(template_name, "NAME")), nl=False)
 
@@ -151,7 +151,7 @@ def check(folder: Path = typer.Argument(..., metavar="DIR")) -> None:
     """Validate generated output with the real tools (docker-compose, kubectl kustomize,
     kubernetes-validate, Envoy's v3 API) and sidecar-new's own rules."""
     with _errors():
-        from generator.check import check_folder
+        from generator.tools.check import check_folder
         from generator.errors import CheckError
 
         problems = check_folder(folder)
@@ -175,8 +175,8 @@ def catalog_lint(path: str = typer.Argument(..., metavar="PATH", help="Catalog f
     through the real validators, pinned images, probes, limits, hardening, port/volume clashes."""
     with _errors():
         from generator.errors import CatalogError
-        from generator.fetch import Source, fetch_source
-        from generator.lint import lint_catalog
+        from generator.catalog.fetch import Source, fetch_source
+        from generator.tools.lint import lint_catalog
 
         root, shown, _ = fetch_source(Source(path, checkout, directory))
         problems, summary = lint_catalog(root, shown)
@@ -194,7 +194,7 @@ def catalog_new(name: str = typer.Argument(..., metavar="NAME", help="Template n
     """Scaffold templates/NAME/ and its catalog.yaml entry (created if missing), passing
     `catalog lint` as generated, with TODO comments where to fill in."""
     with _errors():
-        from generator.scaffold import scaffold
+        from generator.tools.scaffold import scaffold
 
         for written in scaffold(catalog, name, capability):
             typer.echo(f"wrote {written}")
@@ -203,7 +203,7 @@ def catalog_new(name: str = typer.Argument(..., metavar="NAME", help="Template n
 
 def _load_catalog(source: Optional[str], checkout: Optional[str] = None, directory: Optional[str] = None):
     # fetch.py imports cookiecutter only for remote sources: built-in and folders stay fast.
-    from generator.fetch import load_source, resolve_source
+    from generator.catalog.fetch import load_source, resolve_source
 
     return load_source(resolve_source(source, checkout, directory))
 
@@ -211,7 +211,7 @@ def _load_catalog(source: Optional[str], checkout: Optional[str] = None, directo
 def _default_output(answers: Optional[Path], app_name: Optional[str]) -> Optional[Path]:
     """Replaying a folder's own record (--answers out/.sidecar-new.yaml) re-renders that
     folder; otherwise a folder named after the app (None: not known yet)."""
-    from generator.pipeline import RECORD
+    from generator.output.naming import RECORD
 
     if answers is not None and answers.name == RECORD:
         return answers.parent
@@ -220,7 +220,7 @@ def _default_output(answers: Optional[Path], app_name: Optional[str]) -> Optiona
 
 def _save(raw: dict, path: Optional[Path]) -> None:
     if path is not None:
-        from generator.writer import save_answers
+        from generator.output.writer import save_answers
 
         save_answers(raw, path)
         typer.echo(f"saved the answers to {path}")
@@ -228,7 +228,7 @@ def _save(raw: dict, path: Optional[Path]) -> None:
 
 def _preview(files, dest: Path, show_diff: bool) -> None:
     if show_diff:
-        from generator.writer import diff
+        from generator.output.writer import diff
 
         typer.echo(diff(files, dest) or f"{dest}: no changes", nl=False)
         return

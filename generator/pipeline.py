@@ -6,17 +6,15 @@ import hashlib
 from typing import Any
 
 from generator import __version__
-from generator.catalog import Catalog
+from generator.catalog.loader import Catalog
 from generator.emit.compose import emit_compose
 from generator.emit.kubernetes import emit_kubernetes
 from generator.emit.readme import emit_readme
-from generator.fileset import FileSet, merge
-from generator.pod import Pod, build_pod
-from generator.spec import Spec, to_answers
+from generator.output.fileset import FileSet, merge
+from generator.output.naming import RECORD
+from generator.model.pod import Pod, build_pod
+from generator.input.spec import Spec, to_answers
 from generator.yamlio import dump
-
-RECORD = ".sidecar-new.yaml"
-
 
 def build(spec: Spec, catalog: Catalog) -> FileSet:
     pod = build_pod(spec, catalog)

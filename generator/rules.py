@@ -7,6 +7,7 @@ the rule, so every front end refuses bad input with the same one-line message.
 from __future__ import annotations
 
 import re
+from pathlib import PurePosixPath
 from typing import Any
 
 from generator.errors import SpecError
@@ -183,3 +184,11 @@ _PORT_NAME = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?")
 
 def is_port_name(name: str) -> bool:
     return bool(_PORT_NAME.fullmatch(name)) and any(c.isalpha() for c in name) and "--" not in name
+
+
+def is_safe_relative(path: str) -> bool:
+    """True for a plain relative path that stays inside the output folder."""
+    if not path or "\\" in path or "\x00" in path:
+        return False
+    pure = PurePosixPath(path)
+    return not pure.is_absolute() and ".." not in pure.parts and str(pure) == path

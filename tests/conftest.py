@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from generator.catalog import load_catalog
+from generator.catalog.loader import load_catalog
 
 TESTS = Path(__file__).parent
 GOLDEN = TESTS / "golden"

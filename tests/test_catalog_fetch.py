@@ -206,7 +206,7 @@ def test_the_builtin_catalog_and_local_folders_never_import_cookiecutter(tmp_pat
 
 
 def test_the_content_hash_covers_paths_and_bytes(tmp_path: Path) -> None:
-    from generator.fetch import content_hash
+    from generator.catalog.fetch import content_hash
 
     team_catalog(tmp_path / "a")
     team_catalog(tmp_path / "b")

@@ -12,7 +12,7 @@ import yaml
 
 from catalog_fixtures import TEAM_CATALOG, commit_all, cookiecutter_home, git_repo, team_catalog  # noqa: F401
 from conftest import run_cli, tree_of
-from generator.catalog import builtin_root
+from generator.catalog.loader import builtin_root
 
 INDEX = textwrap.dedent(TEAM_CATALOG["catalog.yaml"])
 DEFINITION = textwrap.dedent(TEAM_CATALOG["templates/pinger/sidecar.yaml"])

@@ -64,7 +64,7 @@ def test_a_sandbox_escape_in_a_definition_is_a_render_error(tmp_path: Path, esca
 
 def test_sandbox_escapes_cannot_reach_python_internals_directly() -> None:
     from generator.errors import RenderError
-    from generator.render import expand, render_file
+    from generator.model.render import expand, render_file
 
     for escape in ESCAPES:
         with pytest.raises(RenderError):

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import GOLDEN, build_file_tree, run_cli
-from generator.check import check_envoy, check_folder, check_fluentd
+from generator.tools.check import check_envoy, check_folder, check_fluentd
 from test_golden import write_case
 
 
@@ -136,8 +136,8 @@ FUZZ_FILES = ["compose.yaml", "config/envoy/envoy.yaml", "k8s/deployment.yaml", 
 @given(data=st.data(), relative=st.sampled_from(FUZZ_FILES), value=ODD_VALUES)
 def test_own_rules_never_crash_on_any_shape(data, relative: str, value: Any) -> None:
     """Any node of a rendered file replaced by any value: the own rules yield lines, never raise."""
-    from generator.check import lint_compose, lint_config_maps, lint_pod_specs
-    from generator.check_configs import lint_envoy
+    from generator.tools.check import lint_compose, lint_config_maps, lint_pod_specs
+    from generator.tools.check_configs import lint_envoy
 
     documents = list(yaml.safe_load_all((FUZZ_CASE / relative).read_text()))
     index = data.draw(st.integers(0, len(documents) - 1))

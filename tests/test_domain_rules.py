@@ -8,7 +8,7 @@ import yaml
 
 from conftest import FULL_ANSWERS
 from generator.pipeline import build
-from generator.spec import parse_spec
+from generator.input.spec import parse_spec
 
 
 def render(catalog, **changes) -> dict[str, str]:

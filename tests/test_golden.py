@@ -13,7 +13,7 @@ import yaml
 
 from conftest import GOLDEN, tree_of
 from generator.pipeline import build
-from generator.spec import parse_spec
+from generator.input.spec import parse_spec
 
 CASES = sorted(p.name for p in GOLDEN.iterdir() if (p / "answers.yaml").is_file())
 

@@ -142,7 +142,7 @@ def test_a_value_cannot_add_yaml_keys(tmp_path: Path, builtin_catalog) -> None:
     import yaml
 
     from generator.pipeline import build
-    from generator.spec import parse_spec
+    from generator.input.spec import parse_spec
 
     answers = changed("sidecars", ["fluentd", {"name": "envoy", "params": {}}, "metrics"])
     spec = parse_spec(answers, builtin_catalog)

@@ -11,13 +11,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from generator.catalog import load_catalog
-from generator.check import check_folder
+from generator.catalog.loader import load_catalog
+from generator.tools.check import check_folder
 from generator.errors import SpecError
 from generator.pipeline import build
 from generator.rules import KUBERNETES_VERSIONS
-from generator.spec import parse_spec
-from generator.writer import write
+from generator.input.spec import parse_spec
+from generator.output.writer import write
 
 CATALOG = load_catalog()
 SIDECAR_PORTS = {24220, 10000, 9901, 9102, 9125}

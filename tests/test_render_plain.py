@@ -10,7 +10,7 @@ from jinja2 import StrictUndefined, Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from generator.errors import RenderError
-from generator.render import expand
+from generator.model.render import expand
 
 CONTEXT = {"port": 8080, "flag": True, "nothing": None, "ratio": 0.5, "label": "a b",
            "app": {"name": "web", "port": 80, "log_dir": None, "get": "key named like a method"}}

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from conftest import run_cli
-from generator.catalog import builtin_root
+from generator.catalog.loader import builtin_root
 
 
 def render_with(catalog: Path, template: str, output: Path):
@@ -117,9 +117,9 @@ def test_catalog_new_adds_the_first_template_to_an_index_without_any(tmp_path: P
 
 
 def test_a_required_parameter_cannot_be_given_empty(catalog_copy: Path, tmp_path: Path) -> None:
-    from generator.catalog import load_catalog
+    from generator.catalog.loader import load_catalog
     from generator.errors import SpecError
-    from generator.wizard_checks import check_param
+    from generator.wizard.checks import check_param
 
     definition = catalog_copy / "templates" / "fluentd" / "sidecar.yaml"
     text = definition.read_text()

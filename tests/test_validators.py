@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from conftest import GOLDEN, build_file_tree
-from generator.check import check_compose, check_envoy, check_folder, check_kubernetes, kustomize
+from generator.tools.check import check_compose, check_envoy, check_folder, check_kubernetes, kustomize
 from test_golden import CASES, write_case
 
 ALLOWED_CHECKOV_FAILURES = {
@@ -118,8 +118,8 @@ def test_kubernetes_output_passes_checkov(case: str, builtin_catalog, tmp_path: 
 def test_names_other_yaml_readers_would_retype_stay_strings(name: str, builtin_catalog, tmp_path: Path) -> None:
     """go-yaml reads a plain n as false and 1e3 as a number; the output must quote them."""
     from generator.pipeline import build
-    from generator.spec import parse_spec
-    from generator.writer import write
+    from generator.input.spec import parse_spec
+    from generator.output.writer import write
 
     # App names start with a letter (they name the Service); namespaces may start with a digit.
     app_name = name if name[0].isalpha() else "app"

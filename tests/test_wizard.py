@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from conftest import GOLDEN, run_cli, tree_of, write_answers
-from generator.catalog import builtin_root
+from generator.catalog.loader import builtin_root
 
 CLEAR, DOWN, ENTER, SPACE = "\x15", "\x1b[B", "\r", " "  # Ctrl-U empties a text field
 CTRL_C, CTRL_D = "\x03", "\x04"
@@ -267,7 +267,7 @@ def test_save_answers_replays_without_the_wizard(tmp_path: Path) -> None:
 @pytest.mark.parametrize("case", ["all-sidecars-1.31", "classic-sidecars-1.28", "no-sidecars-defaults"])
 def test_summary_before_writing_matches_golden(case: str, builtin_catalog, update_golden: bool,
                                                tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from generator.summary import summary
+    from generator.wizard.summary import summary
 
     monkeypatch.chdir(tmp_path)  # the summary notes an output folder that already exists
     answers = yaml.safe_load((GOLDEN / case / "answers.yaml").read_text())

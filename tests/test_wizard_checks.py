@@ -6,10 +6,10 @@ from dataclasses import replace
 
 import pytest
 
-from generator import wizard_checks as checks
-from generator.catalog import Catalog
+from generator.wizard import checks
+from generator.catalog.loader import Catalog
 from generator.errors import SpecError
-from generator.spec import parse_spec
+from generator.input.spec import parse_spec
 
 APP = checks.app_of({"name": "web", "image": "team/web:1.0", "port": 9901})
 

@@ -9,7 +9,7 @@ import pytest
 
 from conftest import FULL_ANSWERS, run_cli, tree_of, write_answers
 from generator.errors import WriteError
-from generator.writer import write
+from generator.output.writer import write
 
 
 @pytest.fixture

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from generator.fileset import FileSet
-from generator.pod import APP_USER, Container, Mount, Pod, Probe
+from generator.output.fileset import FileSet
+from generator.model.pod import APP_USER, Container, Mount, Pod, Probe
 from generator.yamlio import dump
 
 _UNITS = {"Ki": "k", "Mi": "m", "Gi": "g"}  # Docker's k/m/g are binary units

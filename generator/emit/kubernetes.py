@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 from typing import Any, Iterable
 
-from generator.emit.containers import container_spec
-from generator.fileset import FileSet
-from generator.pod import APP_USER, Pod
+from generator.emit.kubernetes_containers import container_spec
+from generator.output.fileset import FileSet
+from generator.model.pod import APP_USER, Pod
 from generator.yamlio import dump, dump_all
 
 CHECKSUM_ANNOTATION = "sidecar-new.dev/config-checksum"

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from generator.fileset import FileSet
-from generator.picture import draw_pod
-from generator.pod import Pod
+from generator.output.fileset import FileSet
+from generator.emit.picture import draw_pod
+from generator.model.pod import Pod
 
 
 def emit_readme(pod: Pod, targets: tuple[str, ...], catalog_label: str) -> FileSet:

@@ -11,11 +11,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from generator import rules
-from generator.catalog import Catalog, Template
+from generator.catalog.loader import Catalog, Template
 from generator.errors import CatalogError, SpecError
-from generator.fileset import is_safe_relative
-from generator.render import expand, render_file
-from generator.spec import App, SidecarChoice, Spec, template_context
+from generator.model.render import expand, render_file
+from generator.input.spec import App, SidecarChoice, Spec, template_context
 
 APP_USER = 10001  # uid/gid >= 10000 keeps clear of host users (checkov CKV_K8S_40)
 APP_LOGS = "app-logs"
@@ -188,7 +187,7 @@ def _build_sidecar(template: Template, choice: SidecarChoice, app: App
             volumes.append(Volume(f"{template.name}-config", config_of=template.name))
             mounts.append(Mount(f"{template.name}-config", config_dir, read_only=True))
         for file in files:
-            if not is_safe_relative(file.path):
+            if not rules.is_safe_relative(file.path):
                 raise CatalogError(f"{template.folder}/files/{file.path}: unsafe file name")
         probes = d.get("probes") or {}
         resources = d["resources"]

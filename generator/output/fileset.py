@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import PurePosixPath
 from types import MappingProxyType
 from typing import Mapping
 
@@ -19,10 +18,3 @@ def merge(*parts: FileSet) -> FileSet:
             merged[path] = data
     return MappingProxyType(dict(sorted(merged.items())))
 
-
-def is_safe_relative(path: str) -> bool:
-    """True for a plain relative path that stays inside the output folder."""
-    if not path or "\\" in path or "\x00" in path:
-        return False
-    pure = PurePosixPath(path)
-    return not pure.is_absolute() and ".." not in pure.parts and str(pure) == path

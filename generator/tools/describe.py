@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from generator.catalog import Template
-from generator.render import expand
-from generator.spec import SAMPLE_APP, App, template_context
+from generator.catalog.loader import Template
+from generator.model.render import expand
+from generator.input.spec import SAMPLE_APP, App, template_context
 
 
 def describe_template(template: Template) -> str:

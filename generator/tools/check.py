@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from generator import rules
-from generator.check_configs import Problems, check_envoy, check_fluentd, mapping, mappings
+from generator.tools.check_configs import Problems, check_envoy, check_fluentd, mapping, mappings
 from generator.emit.kubernetes import CHECKSUM_ANNOTATION, checksum_of
 from generator.errors import CheckError
 from generator.rules import DEFAULT_KUBERNETES_VERSION

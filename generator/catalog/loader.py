@@ -10,7 +10,6 @@ from typing import Any, Mapping
 
 from generator import rules
 from generator.errors import CatalogError, SpecError
-from generator.fileset import is_safe_relative
 from generator.yamlio import load_file
 
 PARAM_TYPES = ("str", "int", "bool", "port", "path", "host")
@@ -84,7 +83,7 @@ class Catalog:
 
 def builtin_root() -> Path:
     """The built-in catalog: packaged beside the code in a wheel, at the repo root in a checkout."""
-    here = Path(__file__).resolve().parent
+    here = Path(__file__).resolve().parent.parent
     packaged = here / "_catalog"
     return packaged if (packaged / "catalog.yaml").is_file() else here.parent
 
@@ -127,7 +126,7 @@ def _load_template(root: Path, entry: Any, where: str) -> Template:
     except SpecError as exc:
         raise CatalogError(exc.message) from None
     folder_name = _string(entry, "path", where)
-    _expect(is_safe_relative(folder_name), where, f"path: {folder_name!r} must stay inside the catalog")
+    _expect(rules.is_safe_relative(folder_name), where, f"path: {folder_name!r} must stay inside the catalog")
     folder = root / folder_name
     _expect(folder.is_dir(), where, f"path: template folder {folder_name!r} does not exist")
     _expect(folder.resolve().is_relative_to(root.resolve()), where,

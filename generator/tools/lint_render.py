@@ -1,5 +1,5 @@
 """catalog lint, stage two: render each template with its defaults through the real pipeline
-into a temporary folder and run the real validators on it (generator.check), and find
+into a temporary folder and run the real validators on it (generator.tools.check), and find
 templates that fight over a port or a volume name without declaring the conflict."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from itertools import combinations
 from pathlib import Path
 from typing import Any
 
-from generator.catalog import Catalog, Template
+from generator.catalog.loader import Catalog, Template
 from generator.errors import SidecarError
-from generator.spec import SAMPLE_APP, App, claimed_ports, template_context
+from generator.input.spec import SAMPLE_APP, App, claimed_ports, template_context
 
 # The native-sidecar path (the default version) and the classic one (below 1.29).
 VERSIONS = ("1.33", "1.28")
@@ -41,10 +41,10 @@ def render_problems(catalog: Catalog) -> list[str]:
 
 
 def _render_one(catalog: Catalog, template: Template, version: str) -> list[str]:
-    from generator.check import check_folder
+    from generator.tools.check import check_folder
     from generator.pipeline import build
-    from generator.spec import parse_spec
-    from generator.writer import write
+    from generator.input.spec import parse_spec
+    from generator.output.writer import write
 
     where = f"{template.folder / 'sidecar.yaml'}: rendered with defaults"
     answers = {"app": dict(SAMPLE_APP), "targets": ["compose", "kubernetes"],
@@ -86,7 +86,7 @@ def _claims(template: Template) -> tuple[set, set, set] | None:
     """(port numbers with protocol, port names, volume names it owns or writes) with the
     defaults applied; None
     when the template does not render (the render check reports why)."""
-    from generator.render import expand
+    from generator.model.render import expand
 
     app = App(**SAMPLE_APP)
     params = {**{p.name: p.default for p in template.params if not p.required}, **sample_params(template)}

@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from generator import rules
-from generator.catalog import Catalog
-from generator.picture import draw_pod
-from generator.pod import build_pod
-from generator.spec import parse_spec
+from generator.catalog.loader import Catalog
+from generator.emit.picture import draw_pod
+from generator.model.pod import build_pod
+from generator.input.spec import parse_spec
 
 
 def summary(answers: dict[str, Any], catalog: Catalog, allow_unpinned: bool, dest: Path,

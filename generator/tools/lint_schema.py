@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 
 from generator import rules
-from generator.catalog import PARAM_TYPES
+from generator.catalog.loader import PARAM_TYPES
 from generator.errors import SpecError
 
 PARAM_KEYS = ("type", "default", "help", "choices", "advanced")

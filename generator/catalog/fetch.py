@@ -16,9 +16,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterator, Mapping
 
-from generator.catalog import Catalog, builtin_root, load_catalog
+from generator.catalog.loader import Catalog, builtin_root, load_catalog
+from generator import rules
 from generator.errors import CatalogError, FetchError
-from generator.fileset import is_safe_relative
 
 ENV_SOURCE = "SIDECAR_NEW_CATALOG"
 ENV_CHECKOUT = "SIDECAR_NEW_CATALOG_CHECKOUT"
@@ -93,7 +93,7 @@ def content_hash(root: Path) -> str:
 def _subfolder(folder: Path, source: Source, shown: str) -> Path:
     if not source.directory:
         root = folder
-    elif not is_safe_relative(source.directory.strip("/")):
+    elif not rules.is_safe_relative(source.directory.strip("/")):
         raise FetchError(f"--directory: {source.directory!r} must be a relative path inside {shown}")
     else:
         root = folder / source.directory.strip("/")

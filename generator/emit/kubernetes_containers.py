@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator.pod import APP_USER, Container, Pod, Probe
+from generator.model.pod import APP_USER, Container, Pod, Probe
 
 
 def security_context(container: Container) -> dict[str, Any]:

@@ -11,11 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from generator import rules
-from generator.catalog import DEFINITION_KEYS, REQUIRED_DEFINITION_KEYS, Catalog, load_entry
+from generator.catalog.loader import DEFINITION_KEYS, REQUIRED_DEFINITION_KEYS, Catalog, load_entry
 from generator.errors import CatalogError, SpecError
-from generator.fileset import is_safe_relative
-from generator.hooks import POST_RENDER, hook_command, hook_files, post_render_hook
-from generator.lint_schema import Checker, Report, lint_body, line_of, read_yaml
+from generator.catalog.hooks import POST_RENDER, hook_command, hook_files, post_render_hook
+from generator.tools.lint_schema import Checker, Report, lint_body, line_of, read_yaml
 
 ENTRY_KEYS = ("name", "capability", "summary", "image", "path", "conflicts")
 
@@ -81,7 +80,7 @@ def _lint_conflicts(check: Checker, entry: dict, where: str, names: list) -> Non
 def _lint_folder(root: Path, check: Checker, entry: dict, where: str) -> bool:
     relative = entry["path"]
     folder = root / relative
-    if not is_safe_relative(relative) or not folder.resolve().is_relative_to(root.resolve()):
+    if not rules.is_safe_relative(relative) or not folder.resolve().is_relative_to(root.resolve()):
         return check.bad(entry, "path", f"{where}.path", f"{relative!r} must be a folder inside the catalog")
     if not folder.is_dir():
         return check.bad(entry, "path", f"{where}.path", f"template folder {relative!r} does not exist")
@@ -112,7 +111,7 @@ def _lint_files(folder: Path, report: Report) -> list[str]:
         if path.is_symlink():
             report.add(path, None, "", "links are not allowed in a template's files/ (they could point "
                                        "outside the catalog)")
-        elif not is_safe_relative(relative):
+        elif not rules.is_safe_relative(relative):
             report.add(path, None, "", "unsafe file name")
         elif path.is_file():
             try:
@@ -144,7 +143,7 @@ def lint_unlisted(root: Path, listed: set[Path], report: Report) -> None:
 
 def lint_catalog(root: Path, source: str | None = None) -> tuple[list[str], str]:
     """All problems of the catalog in `root`, and a one-line summary for when there are none."""
-    from generator.lint_render import conflict_problems, render_problems, VERSIONS
+    from generator.tools.lint_render import conflict_problems, render_problems, VERSIONS
 
     report = Report()
     name, version, entries = lint_index(root, report)

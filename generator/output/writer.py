@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from generator.errors import WriteError
-from generator.fileset import FileSet, is_safe_relative
-from generator.pipeline import RECORD
+from generator import rules
+from generator.output.fileset import FileSet
+from generator.output.naming import RECORD
 from generator.yamlio import load_text
 
 
@@ -43,7 +44,7 @@ def plan(files: FileSet, dest: Path) -> Plan:
 
 def _plan(files: FileSet, dest: Path) -> Plan:
     for path in files:
-        if not is_safe_relative(path):
+        if not rules.is_safe_relative(path):
             raise WriteError(f"{path}: refusing to write outside the output folder")
     exists = dest.exists()
     if exists and not dest.is_dir():

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from generator import rules
-from generator.catalog import Catalog, Template
+from generator.catalog.loader import Catalog, Template
 from generator.errors import CatalogError, SpecError
 
 APP_KEYS = ("name", "image", "port", "health_path", "log_dir", "metrics_path", "replicas",
@@ -166,7 +166,7 @@ def _check_needs_and_conflicts(choices: list[SidecarChoice], catalog: Catalog, a
 
 def claimed_ports(template: Template, app: App, params: Mapping[str, Any]) -> list[tuple[str, int, str]]:
     """(name, number, protocol) of each port a sidecar listens on, with its params applied."""
-    from generator.render import expand
+    from generator.model.render import expand
 
     where = f"{template.folder}/sidecar.yaml: ports"
     ports = expand(list(template.definition.get("ports") or []), template_context(app, params), where)

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from generator.catalog import Catalog
+from generator.catalog.loader import Catalog
 from generator.errors import CatalogError, HookError
 
 HOOKS_DIR = "hooks"

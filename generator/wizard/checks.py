@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from generator import rules
-from generator.catalog import Catalog, Template
+from generator.catalog.loader import Catalog, Template
 from generator.errors import SidecarError, SpecError
-from generator.spec import DEFAULTS, App, claimed_ports, parse_spec
+from generator.input.spec import DEFAULTS, App, claimed_ports, parse_spec
 
 _INT = re.compile(r"[+-]?[0-9]+")
 

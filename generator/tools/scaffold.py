@@ -154,9 +154,9 @@ def _port_name(name: str) -> str:
 
 
 def _free_port(root: Path, name: str) -> int:
-    from generator.catalog import load_catalog
-    from generator.lint_render import sample_params
-    from generator.spec import SAMPLE_APP, App, claimed_ports
+    from generator.catalog.loader import load_catalog
+    from generator.tools.lint_render import sample_params
+    from generator.input.spec import SAMPLE_APP, App, claimed_ports
 
     from generator.yamlio import load_file
 

@@ -18,11 +18,11 @@ from prompt_toolkit.key_binding import KeyBindings, merge_key_bindings
 from questionary import Choice, Separator
 
 from generator import rules
-from generator import wizard_checks as checks
-from generator.catalog import Catalog, Template
+from generator.wizard import checks
+from generator.catalog.loader import Catalog, Template
 from generator.errors import SidecarError, SpecError
-from generator.spec import DEFAULTS
-from generator.summary import summary
+from generator.input.spec import DEFAULTS
+from generator.wizard.summary import summary
 
 # (key, question, rule, optional): the app, in the order a person thinks about it.
 _APP = (

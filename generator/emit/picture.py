@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from generator.pod import Container, Pod
+from generator.model.pod import Container, Pod
 
 WIDTH = 76  # the boxes' outer width; a longer row widens every box
 
