@@ -31,10 +31,10 @@ def catalog_copy(tmp_path: Path) -> Path:
     ("metrics", "memory: 128Mi,", "memory: 128m,", "must be bytes, Ki, Mi or Gi"),
     ("metrics", "limits: {cpu: 200m, memory: 128Mi, ephemeral-storage: 32Mi}",
      "limits: {cpu: 200m, ephemeral-storage: 32Mi}", "KeyError: 'memory'"),
-    ("metrics", "- {name: statsd-tcp, port:", "- {nom: statsd-tcp, port:", "each port needs a name and a port"),
+    ("metrics", "- {name: statsd-tcp, port:", "- {nom: statsd-tcp, port:", "ports[2]: name: is required"),
     ("metrics", "run_as: 65534", "run_as: 0", "must be a non-root uid"),
     ("metrics", '- {name: statsd-tcp, port: "{{ statsd_port }}"}', "- {name: statsd-tcp, port: 70000}",
-     "ports.statsd-tcp: 70000 is not a port"),
+     "ports[2].port: 70000 is not a port"),
     ("metrics", "config_dir: /etc/statsd-exporter", "config_dir: etc/statsd-exporter",
      "'etc/statsd-exporter' is not an absolute directory path"),
 ])
@@ -136,3 +136,29 @@ def test_a_required_parameter_cannot_be_given_empty(catalog_copy: Path, tmp_path
     # The wizard re-asks with the same rule.
     with pytest.raises(SpecError, match="is required"):
         check_param(load_catalog(catalog_copy).get("fluentd"), "forward_host", "")
+
+
+@pytest.mark.parametrize("port", ['"{{ statsd_port + 1 }}"', '"{{ app.name }}"', '"{{ nope }}"'])
+def test_a_port_that_is_not_a_number_or_a_port_parameter_is_refused_by_new_and_lint(
+        catalog_copy: Path, tmp_path: Path, port: str) -> None:
+    definition = catalog_copy / "templates" / "metrics" / "sidecar.yaml"
+    definition.write_text(definition.read_text().replace(
+        '- {name: statsd-tcp, port: "{{ statsd_port }}"}', f"- {{name: statsd-tcp, port: {port}}}"))
+    result = render_with(catalog_copy, "metrics", tmp_path / "out")
+    assert result.exit_code == 1 and f"{definition}: ports[2].port: " in result.output
+    assert "parameter" in result.output or "app port" in result.output
+    lint = run_cli("catalog", "lint", str(catalog_copy))
+    assert lint.exit_code == 1 and "ports[2].port: " in lint.output
+
+
+def test_parsing_a_request_renders_nothing() -> None:
+    import subprocess
+    import sys
+
+    probe = ("import sys\nfrom generator.catalog.loader import load_catalog\n"
+             "from generator.input.spec import parse_spec\n"
+             "parse_spec({'app': {'name': 'web', 'image': 'team/web:1.0', 'log_dir': '/var/log/web'},"
+             " 'sidecars': ['fluentd', 'envoy', 'metrics']}, load_catalog())\n"
+             "print('jinja2' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "False", done.stderr

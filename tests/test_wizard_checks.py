@@ -29,6 +29,7 @@ def test_two_sidecars_on_one_port_clash_with_the_earlier_one(builtin_catalog) ->
     taken = checks.app_ports(APP)
     metrics = builtin_catalog.get("metrics")
     assert checks.port_clashes(metrics, APP, checks.param_values(metrics, {}), taken) == []
+    checks.claim_ports(metrics, APP, checks.param_values(metrics, {}), taken)
     envoy = builtin_catalog.get("envoy")
     clashes = checks.port_clashes(envoy, APP, checks.param_values(envoy, {"listen_port": 9102,
                                                                           "admin_port": 9000}), taken)

@@ -9,6 +9,7 @@ from types import MappingProxyType
 from typing import Any, Mapping
 
 from generator import rules
+from generator.catalog.schema import PortDef, port_number
 from generator.errors import CatalogError, SpecError
 from generator.yamlio import load_file
 
@@ -47,6 +48,7 @@ class Template:
     definition: Mapping[str, Any]  # sidecar.yaml without params; strings may hold {{ }}
     files: tuple[tuple[str, str], ...]  # (relative path, text) under files/
     conflicts: tuple[str, ...] = ()
+    ports: tuple[PortDef, ...] = ()  # typed at load: the request stage claims them unrendered
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)
@@ -145,12 +147,29 @@ def _load_template(root: Path, entry: Any, where: str) -> Template:
     conflicts = entry.get("conflicts") or []
     _expect(isinstance(conflicts, list), where, "conflicts: must be a list of template names")
     body = {k: v for k, v in definition.items() if k != "params"}
+    ports = _load_ports(definition["ports"], {p.name for p in params if p.type == "port"}, dwhere)
     return Template(
         name=name, capability=_string(entry, "capability", where),
         summary=_string(entry, "summary", where), image=entry["image"], folder=folder,
         params=params, definition=MappingProxyType(body), files=_load_files(folder),
-        conflicts=tuple(str(c) for c in conflicts),
+        conflicts=tuple(str(c) for c in conflicts), ports=ports,
     )
+
+
+def _load_ports(raw: Any, port_params: set[str], where: str) -> tuple[PortDef, ...]:
+    _expect(isinstance(raw, list) and raw, where, "ports: must be a non-empty list (probes need a port)")
+    ports = []
+    for i, port in enumerate(raw):
+        at = f"{where}: ports[{i}]"
+        _expect(isinstance(port, dict), at, "must be a mapping")
+        _required(port, "name", at)
+        try:
+            number = port_number(_required(port, "port", at), port_params)
+        except ValueError as exc:
+            raise CatalogError(f"{at}.port: {exc}") from None
+        ports.append(PortDef(name=port["name"], number=number, protocol=port.get("protocol", "TCP"),
+                             public=bool(port.get("public", False)), scrape_path=port.get("scrape_path")))
+    return tuple(ports)
 
 
 def _load_param(name: str, spec: Any, where: str) -> Param:

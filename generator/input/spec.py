@@ -7,7 +7,8 @@ from typing import Any, Mapping
 
 from generator import rules
 from generator.catalog.loader import Catalog, Template
-from generator.errors import CatalogError, SpecError
+from generator.errors import SpecError
+from generator.input.ports import PortLedger, claims_of, owner_of
 
 APP_KEYS = ("name", "image", "port", "health_path", "log_dir", "metrics_path", "replicas",
             "health_command")
@@ -164,27 +165,14 @@ def _check_needs_and_conflicts(choices: list[SidecarChoice], catalog: Catalog, a
                                 "(the catalog declares them in conflict)")
 
 
-def claimed_ports(template: Template, app: App, params: Mapping[str, Any]) -> list[tuple[str, int, str]]:
-    """(name, number, protocol) of each port a sidecar listens on, with its params applied."""
-    from generator.model.render import expand
-
-    where = f"{template.folder}/sidecar.yaml: ports"
-    ports = expand(list(template.definition.get("ports") or []), template_context(app, params), where)
-    try:
-        return [(p["name"], p["port"], p.get("protocol", "TCP")) for p in ports]
-    except (KeyError, TypeError, AttributeError) as exc:
-        raise CatalogError(f"{where}: each port needs a name and a port ({type(exc).__name__}: {exc})") from None
-
-
 def _check_ports(choices: list[SidecarChoice], catalog: Catalog, app: App) -> None:
-    taken = {(app.port, "TCP"): "the app"}
+    ledger = PortLedger(app.port)
     for choice in choices:
-        for name, number, protocol in claimed_ports(catalog.get(choice.name), app, choice.values):
-            owner = taken.get((number, protocol))
-            if owner:
-                raise SpecError(f"sidecars.{choice.name}: port {number}/{protocol} ({name}) is "
-                                f"already taken by {owner}; pick another port parameter")
-            taken[(number, protocol)] = f"sidecar {choice.name!r}"
+        claims = claims_of(catalog.get(choice.name), template_context(app, choice.values))
+        owner = owner_of(choice.name)
+        for clash in ledger.clashes(owner, claims):
+            raise SpecError(f"sidecars.{choice.name}: {clash.reason}; pick another port parameter")
+        ledger.claim(owner, claims)
 
 
 def to_answers(spec: Spec) -> dict[str, Any]:

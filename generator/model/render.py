@@ -34,7 +34,7 @@ def _environment(structured: bool):
 
 
 # Compiling is most of Jinja's cost (~0.5 ms a template); the same few expressions recur
-# in every sidecar definition, in parse_spec's port check and again in build_pod.
+# in every sidecar definition and its config files.
 @lru_cache(maxsize=1024)
 def _expression(source: str):
     return _environment(False).compile_expression(source, undefined_to_none=False)

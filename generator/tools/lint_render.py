@@ -12,7 +12,8 @@ from typing import Any
 
 from generator.catalog.loader import Catalog, Template
 from generator.errors import SidecarError
-from generator.input.spec import SAMPLE_APP, App, claimed_ports, template_context
+from generator.input.ports import claims_of
+from generator.input.spec import SAMPLE_APP, App, template_context
 
 # The native-sidecar path (the default version) and the classic one (below 1.29).
 VERSIONS = ("1.33", "1.28")
@@ -91,8 +92,8 @@ def _claims(template: Template) -> tuple[set, set, set] | None:
     app = App(**SAMPLE_APP)
     params = {**{p.name: p.default for p in template.params if not p.required}, **sample_params(template)}
     try:
-        ports = claimed_ports(template, app, params)
         context = template_context(app, params)
+        ports = claims_of(template, context)
         volumes = expand(list(template.definition.get("volumes") or []), context, template.name)
         mounts = expand(list(template.definition.get("mounts") or []), context, template.name)
         names = {f"{template.name}-{v['name']}" for v in volumes}
@@ -102,4 +103,4 @@ def _claims(template: Template) -> tuple[set, set, set] | None:
         return None
     if template.files:
         names.add(f"{template.name}-config")
-    return {(n, p) for _, n, p in ports}, {name for name, _, _ in ports}, names
+    return {(c.number, c.protocol) for c in ports}, {c.port_name for c in ports}, names

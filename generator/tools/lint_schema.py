@@ -12,6 +12,7 @@ import yaml
 
 from generator import rules
 from generator.catalog.loader import PARAM_TYPES
+from generator.catalog.schema import port_number
 from generator.errors import SpecError
 
 PARAM_KEYS = ("type", "default", "help", "choices", "advanced")
@@ -255,13 +256,22 @@ def _ports(check: Checker, d: dict) -> None:
         if not _expr(name) and (not isinstance(name, str) or len(name) > 15 or not rules.is_port_name(name)):
             check.bad(port, "name", f"{where}.name", f"{name!r} must be at most 15 characters of "
                       "[a-z0-9-] with a letter (a Kubernetes port name)")
-        check.rule(rules.port, port["port"], port, "port", f"{where}.port")
+        try:
+            port_number(port["port"], port_params(d.get("params")))
+        except ValueError as exc:
+            check.bad(port, "port", f"{where}.port", str(exc))
         if port.get("protocol", "TCP") not in ("TCP", "UDP"):
             check.bad(port, "protocol", f"{where}.protocol", "must be TCP or UDP")
         if "public" in port:
             check.kind(port["public"], port, "public", f"{where}.public", (bool,), "true or false")
         if "scrape_path" in port:
             check.rule(rules.url_path, port["scrape_path"], port, "scrape_path", f"{where}.scrape_path")
+
+
+def port_params(params: Any) -> set[str]:
+    if not isinstance(params, dict):
+        return set()
+    return {name for name, spec in params.items() if isinstance(spec, dict) and spec.get("type") == "port"}
 
 
 def _volumes(check: Checker, d: dict) -> list[tuple[Any, Any, Any]]:

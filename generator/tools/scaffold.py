@@ -156,7 +156,8 @@ def _port_name(name: str) -> str:
 def _free_port(root: Path, name: str) -> int:
     from generator.catalog.loader import load_catalog
     from generator.tools.lint_render import sample_params
-    from generator.input.spec import SAMPLE_APP, App, claimed_ports
+    from generator.input.ports import claims_of
+    from generator.input.spec import SAMPLE_APP, App, template_context
 
     from generator.yamlio import load_file
 
@@ -173,7 +174,7 @@ def _free_port(root: Path, name: str) -> int:
     taken = {app.port}
     for template in catalog.templates:
         params = {**{p.name: p.default for p in template.params if not p.required}, **sample_params(template)}
-        taken |= {number for _, number, _ in claimed_ports(template, app, params)}
+        taken |= {claim.number for claim in claims_of(template, template_context(app, params))}
     return next(port for port in range(_FIRST_PORT, 65536) if port not in taken)
 
 

@@ -7,29 +7,15 @@ reasons parse_spec gives for an answers file.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any, Mapping
 
 from generator import rules
 from generator.catalog.loader import Catalog, Template
-from generator.errors import SidecarError, SpecError
-from generator.input.spec import DEFAULTS, App, claimed_ports, parse_spec
+from generator.errors import SpecError
+from generator.input.ports import Clash, PortLedger, claims_of, owner_of
+from generator.input.spec import DEFAULTS, App, parse_spec, template_context
 
 _INT = re.compile(r"[+-]?[0-9]+")
-
-
-@dataclass(frozen=True, slots=True)
-class Clash:
-    number: int
-    protocol: str
-    port_name: str
-    owner: str  # "the app" or "sidecar 'envoy'"
-    param: str | None  # the port parameter that set this number; None: fixed by the template
-
-    @property
-    def reason(self) -> str:
-        return (f"port {self.number}/{self.protocol} ({self.port_name}) is already taken by "
-                f"{self.owner}")
 
 
 def to_int(text: str) -> Any:
@@ -60,24 +46,18 @@ def param_values(template: Template, given: Mapping[str, Any]) -> dict[str, Any]
     return values
 
 
-def port_clashes(template: Template, app: App, params: Mapping[str, Any],
-                 taken: dict[tuple[int, str], str]) -> list[Clash]:
-    """Ports of this sidecar already taken by the app, an earlier sidecar or itself
-    (the same walk as spec._check_ports). `taken` is extended with its free ports."""
-    clashes = []
-    for name, number, protocol in claimed_ports(template, app, params):
-        owner = taken.get((number, protocol))
-        if owner:
-            param = next((p.name for p in template.params
-                          if p.type == "port" and params.get(p.name) == number), None)
-            clashes.append(Clash(number, protocol, name, owner, param))
-        else:
-            taken[(number, protocol)] = f"sidecar {template.name!r}"
-    return clashes
+def port_clashes(template: Template, app: App, params: Mapping[str, Any], ledger: PortLedger) -> list[Clash]:
+    """Ports of this sidecar already taken by the app, an earlier sidecar or itself (the
+    ledger parse_spec walks); the ledger is left as it was."""
+    return ledger.clashes(owner_of(template.name), claims_of(template, template_context(app, params)))
 
 
-def app_ports(app: App) -> dict[tuple[int, str], str]:
-    return {(app.port, "TCP"): "the app"}
+def claim_ports(template: Template, app: App, params: Mapping[str, Any], ledger: PortLedger) -> None:
+    ledger.claim(owner_of(template.name), claims_of(template, template_context(app, params)))
+
+
+def app_ports(app: App) -> PortLedger:
+    return PortLedger(app.port)
 
 
 def selection_problem(names: list[str], catalog: Catalog, app: App,
@@ -89,19 +69,16 @@ def selection_problem(names: list[str], catalog: Catalog, app: App,
             if other in names:
                 return (f"sidecars: {name!r} cannot go with {other!r} "
                         "(the catalog declares them in conflict)")
-    taken = app_ports(app)
+    ledger = app_ports(app)
     for name in names:
         template = catalog.get(name)
         params = param_values(template, given.get(name, {}))
         if params is None:
             continue
-        try:
-            clashes = port_clashes(template, app, params, taken)
-        except SidecarError:
-            continue  # a value the parameter questions will ask for again
-        for clash in clashes:
+        for clash in port_clashes(template, app, params, ledger):
             if clash.param is None:
                 return f"sidecars.{name}: {clash.reason}, and the template fixes that port"
+        claim_ports(template, app, params, ledger)
     return None
 
 

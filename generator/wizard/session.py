@@ -166,7 +166,7 @@ class _Wizard:
                 f"Also set the sidecars' advanced parameters ({', '.join(advanced)})?",
                 default=bool(self.advanced)))
         app = checks.app_of(self.answers["app"])
-        taken = checks.app_ports(app)
+        taken = checks.app_ports(app)  # the port ledger, as parse_spec walks it
         sidecars: list[Any] = []
         for template in templates:
             given = dict(self.given.get(template.name, {}))
@@ -181,13 +181,13 @@ class _Wizard:
             sidecars.append({"name": template.name, "params": given} if given else template.name)
         self.answers["sidecars"] = sidecars
 
-    def resolve_clashes(self, template: Template, given: dict, app, taken: dict) -> None:
+    def resolve_clashes(self, template: Template, given: dict, app, taken: checks.PortLedger) -> None:
         """Re-ask a port parameter (asked or not) whose port the app or a sidecar already has."""
         while True:
             values = checks.param_values(template, given)
-            clashes = checks.port_clashes(template, app, values, dict(taken))
+            clashes = checks.port_clashes(template, app, values, taken)
             if not clashes:
-                checks.port_clashes(template, app, values, taken)  # claim its ports
+                checks.claim_ports(template, app, values, taken)
                 return
             clash = next((c for c in clashes if c.param), None)
             if clash is None:
@@ -223,7 +223,7 @@ class _Wizard:
                                       lambda v: checks.namespace("kubernetes.namespace", v), str.strip)
 
 
-def _param(template: Template, param, given: dict, app, taken: dict) -> Any:
+def _param(template: Template, param, given: dict, app, taken: checks.PortLedger) -> Any:
     field = f"sidecars.{template.name}.params.{param.name}"
     question = f"{template.name} {param.name}: {param.help}"
     default = given.get(param.name, None if param.required else param.default)
@@ -237,7 +237,7 @@ def _param(template: Template, param, given: dict, app, taken: dict) -> Any:
         checks.check_param(template, param.name, value)
         if param.type == "port":  # a port already taken is refused here, with its owner
             values = checks.param_values(template, {**given, param.name: value}) or {}
-            clashes = checks.port_clashes(template, app, values, dict(taken)) if values else []
+            clashes = checks.port_clashes(template, app, values, taken) if values else []
             for clash in clashes:
                 if clash.number == value:
                     raise SpecError(f"{field}: {clash.reason}")
