@@ -28,6 +28,9 @@ _IMAGE = re.compile(
     re.ASCII,  # \w would take any Unicode letter; Docker refuses them
 )
 _URL_PATH = re.compile(r"/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*")
+# RFC 3986 query characters: a path, then an optional ?query; never a #fragment (the client
+# keeps it) and never a space (kubelet, Docker and Envoy would each split or refuse it).
+_HTTP_TARGET = re.compile(r"/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*(\?[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*)?")
 _DIR_PATH = re.compile(r"(/[A-Za-z0-9._-]+)+")
 _HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\[[0-9a-fA-F:]+\]")
 _QUANTITY = re.compile(r"[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi)?")
@@ -82,9 +85,20 @@ def port(field: str, value: Any) -> int:
 
 
 def url_path(field: str, value: Any) -> str:
+    """A path alone: what Prometheus scrapes (its query parameters go in the scrape config's
+    params:, and the prometheus.io/path annotation would escape a '?')."""
     if not isinstance(value, str) or not _URL_PATH.fullmatch(value) or len(value) > 200:
         raise _refuse(field, value, "is not an absolute URL path (starts with '/', no spaces, "
                                     "query or fragment)")
+    return value
+
+
+def http_target(field: str, value: Any) -> str:
+    """A path with an optional query, as an HTTP GET sends it: what kubelet httpGet probes,
+    Docker healthchecks and Envoy health checks all accept (/health/ready?probe=1)."""
+    if not isinstance(value, str) or not _HTTP_TARGET.fullmatch(value) or len(value) > 200:
+        raise _refuse(field, value, "is not an absolute URL path with an optional query (starts "
+                                    "with '/', no spaces, no '#fragment')")
     return value
 
 

@@ -51,6 +51,9 @@ BAD_ANSWERS = [
     ("port taken by a sidecar", changed("sidecars.1.params.listen_port", 8080), "sidecars.envoy", "already taken by the app"),
     ("two sidecars on one port", changed("sidecars.1.params", {"listen_port": 9102}), "sidecars.metrics", "already taken by sidecar 'envoy'"),
     ("health path relative", changed("app.health_path", "healthz"), "app.health_path", "absolute URL path"),
+    ("health path with a fragment", changed("app.health_path", "/health#ready"), "app.health_path", "no '#fragment'"),
+    ("health path with a space in the query", changed("app.health_path", "/health?probe=a b"), "app.health_path", "no spaces"),
+    ("metrics path with a query", changed("app.metrics_path", "/metrics?format=prom"), "app.metrics_path", "no spaces, query or fragment"),
     ("metrics path with a space", changed("app.metrics_path", "/met rics"), "app.metrics_path", "absolute URL path"),
     ("log dir relative", changed("app.log_dir", "var/log"), "app.log_dir", "absolute directory"),
     ("log dir escaping", changed("app.log_dir", "/var/../etc"), "app.log_dir", "'..'"),
@@ -96,6 +99,20 @@ def test_bad_answer_is_refused_with_one_line_naming_the_field(
         assert rule in message
     assert tree_of(existing_output) == before
     assert not (tmp_path / "fresh").exists()
+
+
+def test_a_health_path_with_a_query_reaches_every_probe_and_healthcheck(tmp_path: Path) -> None:
+    import yaml
+
+    answers = changed("app.health_path", "/health/ready?probe=1&verbose")
+    answers["app"]["health_command"] = ["wget", "-q", "--spider", "http://127.0.0.1:8080/health/ready?probe=1&verbose"]
+    result = run_cli("new", "--answers", str(write_answers(tmp_path / "a.yaml", answers)), "--no-input",
+                     "--output", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.output
+    deployment = yaml.safe_load((tmp_path / "out" / "k8s" / "deployment.yaml").read_text())
+    app = deployment["spec"]["template"]["spec"]["containers"][0]
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        assert app[probe]["httpGet"]["path"] == "/health/ready?probe=1&verbose"
 
 
 def test_unpinned_image_is_accepted_with_allow_unpinned(tmp_path: Path) -> None:

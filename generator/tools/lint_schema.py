@@ -309,7 +309,7 @@ def _probes(check: Checker, d: dict) -> None:
             continue
         check.rule(rules.port, probe["port"], probe, "port", f"{where}.port")
         if "path" in probe:
-            check.rule(rules.url_path, probe["path"], probe, "path", f"{where}.path")
+            check.rule(rules.http_target, probe["path"], probe, "path", f"{where}.path")
         for key in PROBE_KEYS[2:]:
             if key in probe and check.kind(probe[key], probe, key, f"{where}.{key}", (int,), "a whole number"):
                 if not _expr(probe[key]) and probe[key] < (0 if key == "initial_delay" else 1):

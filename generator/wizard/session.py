@@ -29,7 +29,7 @@ _APP = (
     ("name", "App name (lower-case letters, digits and '-')", rules.service_name, False),
     ("image", "App image, pinned to a tag or @sha256 digest", rules.image, False),
     ("port", "Port the app listens on", rules.port, False),
-    ("health_path", "Health endpoint (HTTP GET, 200 when healthy)", rules.url_path, False),
+    ("health_path", "Health endpoint (HTTP GET, 200 when healthy)", rules.http_target, False),
     ("log_dir", "Folder the app writes log files to (empty: logs only to stdout)", rules.directory, True),
     ("metrics_path", "Metrics endpoint Prometheus scrapes (empty: none)", rules.url_path, True),
 )
