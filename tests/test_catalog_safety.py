@@ -178,7 +178,7 @@ DEFINITION = textwrap.dedent(TEAM_CATALOG["templates/pinger/sidecar.yaml"])
     ({"catalog.yaml": INDEX.replace("pinger:1.2.3", "pinger:latest")},
      "catalog.yaml: templates[0].image: 'registry.example.com/platform/pinger:latest' is not pinned"),
     ({"catalog.yaml": INDEX + "owner: platform\n"},
-     "catalog.yaml: unknown key 'owner' (allowed: name, templates, version)"),
+     "catalog.yaml: unknown key 'owner' (allowed: name, namespace_holder, templates, version)"),
     ({"templates/pinger/sidecar.yaml": "params: [oops\n"}, "templates/pinger/sidecar.yaml:2: invalid YAML: "),
     ({"templates/pinger/sidecar.yaml": DEFINITION + "privileged: true\n"},
      "templates/pinger/sidecar.yaml: unknown key 'privileged'"),

@@ -356,3 +356,56 @@ def test_check_reports_an_unpinned_image_by_the_same_rule_as_the_answers(image: 
     deployment.write_text(deployment.read_text().replace("image: team/billing:1.0", f"image: {image}"))
     result = run_cli("check", str(out))
     assert result.exit_code == 1 and f"image {image!r} is not pinned" in result.output
+
+
+# 6. Run-time rules (issue 11): config readable by the containers' users, logs rotated, no
+# Compose key that does nothing.
+
+def test_config_files_are_readable_by_the_containers_whatever_the_umask(builtin_catalog, tmp_path: Path) -> None:
+    import os
+
+    from generator.output.writer import write
+    from test_golden import render_case
+
+    previous = os.umask(0o077)
+    try:
+        out = tmp_path / "out"
+        write(render_case("all-sidecars-1.31", builtin_catalog), out)  # the real writer
+    finally:
+        os.umask(previous)
+    config = out / "config"
+    for path in [config, *config.rglob("*")]:
+        assert path.stat().st_mode & 0o777 == (0o755 if path.is_dir() else 0o644), path
+    assert (out / "compose.yaml").stat().st_mode & 0o777 == 0o600  # the rest follows the umask
+    assert check_folder(out) == []
+
+
+@pytest.mark.parametrize("relative, mode, fix", [
+    ("config/envoy/envoy.yaml", 0o600, "chmod 0644"),
+    ("config/fluentd", 0o700, "chmod 0755"),
+])
+def test_a_config_file_the_sidecars_cannot_read_fails_check(render: Path, relative: str, mode: int, fix: str) -> None:
+    (render / relative).chmod(mode)
+    code, output = check_output(render)
+    assert code == 1
+    assert f"{render / relative}: mode {mode:04o}: the sidecars read it as other users" in output and fix in output
+
+
+def test_a_compose_service_whose_logs_are_never_rotated_fails_check(render: Path) -> None:
+    compose = yaml.safe_load((render / "compose.yaml").read_text())
+    del compose["services"]["envoy"]["logging"]
+    compose["services"]["metrics"]["logging"]["options"].pop("max-size")
+    (render / "compose.yaml").write_text(yaml.safe_dump(compose))
+    code, output = check_output(render)
+    assert code == 1
+    for name in ("envoy", "metrics"):
+        assert f"service {name}: container logs are never rotated" in output
+    assert "service fluentd:" not in output
+
+
+def test_a_compose_cpu_reservation_fails_check_as_a_key_that_does_nothing(render: Path) -> None:
+    compose = yaml.safe_load((render / "compose.yaml").read_text())
+    compose["services"]["fluentd"]["deploy"]["resources"]["reservations"]["cpus"] = "0.05"
+    (render / "compose.yaml").write_text(yaml.safe_dump(compose))
+    code, output = check_output(render)
+    assert code == 1 and "service fluentd: deploy.resources.reservations.cpus does nothing in Compose" in output

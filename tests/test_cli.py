@@ -88,11 +88,11 @@ def test_check_accepts_a_render_and_refuses_a_broken_one(tmp_path: Path) -> None
             "--output", str(tmp_path / "out"))
     assert run_cli("check", str(tmp_path / "out")).output == f"{tmp_path / 'out'}: ok\n"
     compose = tmp_path / "out" / "compose.yaml"
-    compose.write_text(compose.read_text().replace("    network_mode: service:billing\n",
-                                                   "    network_mode: service:billing\n    ports: ['1:1']\n"))
+    compose.write_text(compose.read_text().replace("    network_mode: service:netns\n",
+                                                   "    network_mode: service:netns\n    ports: ['1:1']\n"))
     result = run_cli("check", str(tmp_path / "out"))
     assert result.exit_code == 1
-    assert "ports cannot go with service:billing" in result.output
+    assert "ports cannot go with service:netns" in result.output
 
 
 def test_every_answer_a_sidecar_may_need_has_a_flag(tmp_path: Path) -> None:

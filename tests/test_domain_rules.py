@@ -65,21 +65,58 @@ def test_without_a_proxy_the_service_targets_the_app(builtin_catalog) -> None:
     assert [p["targetPort"] for p in service["spec"]["ports"]] == [8080]
 
 
-def test_compose_sidecars_share_the_apps_network_and_publish_through_it(builtin_catalog) -> None:
+def test_compose_app_and_sidecars_join_a_namespace_holder_that_publishes_the_ports(builtin_catalog) -> None:
     compose = yaml.safe_load(render(builtin_catalog)["compose.yaml"])
-    app = compose["services"]["orders-api"]
-    assert app["ports"] == ["10000:10000"]
+    holder = compose["services"]["netns"]
+    # The pause image: pinned, non-root, read-only, no capabilities, small limits, restarted
+    # only with the stack (it never crashes: it waits for a signal).
+    assert holder["image"] == "registry.k8s.io/pause:3.10" and holder["user"] == "65535:65535"
+    assert holder["read_only"] and holder["cap_drop"] == ["ALL"] and holder["restart"] == "unless-stopped"
+    assert holder["deploy"]["resources"]["limits"] == {"cpus": "0.05", "memory": "16m"}
+    assert holder["ports"] == ["10000:10000"]
+    assert not {"network_mode", "depends_on", "volumes"} & set(holder)
+    for name in ("orders-api", "fluentd", "envoy", "metrics"):
+        service = compose["services"][name]
+        # The app too: a crashed app restarted by Docker comes back into the holder's namespace.
+        assert service["network_mode"] == "service:netns", name
+        assert not {"ports", "expose", "hostname", "networks"} & set(service)
+        assert service["depends_on"]["netns"] == {"condition": "service_started"}
+        assert service["read_only"] and service["cap_drop"] == ["ALL"]
+        assert "limits" in service["deploy"]["resources"]
     for name in ("fluentd", "envoy", "metrics"):
-        sidecar = compose["services"][name]
-        assert sidecar["network_mode"] == "service:orders-api"
-        assert not {"ports", "expose", "hostname", "networks"} & set(sidecar)
-        assert sidecar["depends_on"] == {"orders-api": {"condition": "service_started", "restart": True}}
-        assert sidecar["read_only"] and sidecar["cap_drop"] == ["ALL"]
-        assert "limits" in sidecar["deploy"]["resources"]
+        # No restart: true any more: nothing to follow when the app restarts.
+        assert compose["services"][name]["depends_on"]["orders-api"] == {"condition": "service_started"}
     assert "version" not in compose
     # Healthchecks only where the image has the command: none for distroless Envoy.
     assert "healthcheck" not in compose["services"]["envoy"]
     assert compose["services"]["metrics"]["healthcheck"]["test"][:2] == ["CMD", "wget"]
+
+
+def test_a_catalog_names_its_own_namespace_holder_image(builtin_catalog) -> None:
+    import dataclasses
+
+    mirrored = dataclasses.replace(builtin_catalog, namespace_holder="mirror.example.com/k8s/pause:3.10")
+    files = build(parse_spec(copy.deepcopy(FULL_ANSWERS), mirrored), mirrored)
+    assert yaml.safe_load(files["compose.yaml"])["services"]["netns"]["image"] == "mirror.example.com/k8s/pause:3.10"
+
+
+def test_an_app_named_like_the_namespace_holder_is_refused(builtin_catalog) -> None:
+    import pytest
+
+    from generator.errors import SpecError
+
+    answers = copy.deepcopy(FULL_ANSWERS)
+    answers["app"]["name"] = "netns"
+    with pytest.raises(SpecError, match="app.name: 'netns' names the Compose service"):
+        build(parse_spec(answers, builtin_catalog), builtin_catalog)
+
+
+def test_every_compose_service_rotates_its_logs_and_reserves_no_cpu(builtin_catalog) -> None:
+    compose = yaml.safe_load(render(builtin_catalog)["compose.yaml"])
+    assert set(compose["services"]) == {"netns", "orders-api", "fluentd", "envoy", "metrics"}
+    for name, service in compose["services"].items():
+        assert service["logging"] == {"driver": "json-file", "options": {"max-size": "10m", "max-file": "5"}}, name
+        assert set(service["deploy"]["resources"]["reservations"]) == {"memory"}, name
 
 
 def test_compose_waits_for_a_healthy_app_when_it_has_a_health_command(builtin_catalog) -> None:

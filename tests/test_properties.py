@@ -47,7 +47,7 @@ def valid_answers(draw) -> dict:
         "name": draw(dns_labels),
         "image": draw(images()),
         "port": draw(st.integers(1, 65535).filter(lambda p: p not in SIDECAR_PORTS)),
-        "health_path": draw(st.from_regex(r"/[a-z0-9/_.-]{0,20}", fullmatch=True)),
+        "health_path": draw(st.from_regex(r"/[a-z0-9/_.-]{0,20}(\?[a-z0-9=&]{0,10})?", fullmatch=True)),
         "replicas": draw(st.integers(1, 5)),
     }
     if "fluentd" in sidecars or draw(st.booleans()):
@@ -84,7 +84,7 @@ BAD_VALUES = {
                            st.from_regex(r"[a-z]{1,8}(:latest)?", fullmatch=True), st.integers()),
     "app.port": st.one_of(st.integers(max_value=0), st.integers(min_value=65536), st.text(), st.booleans()),
     "app.health_path": st.one_of(st.from_regex(r"[a-z][a-z/]{0,9}", fullmatch=True),
-                                 st.from_regex(r"/[a-z]{0,5}[ ?#\n][a-z]{0,3}", fullmatch=True)),
+                                 st.from_regex(r"/[a-z]{0,5}(\?[a-z]{0,3})?[ #\n][a-z]{0,3}", fullmatch=True)),
     "app.replicas": st.one_of(st.integers(max_value=0), st.integers(min_value=101), st.text()),
     "targets": st.lists(st.text(max_size=8).filter(lambda t: t not in ("compose", "kubernetes", "both")), min_size=1),
     "kubernetes.version": st.one_of(st.sampled_from(["1.24", "1.38", "2.0", "latest"]), st.integers()),

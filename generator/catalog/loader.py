@@ -20,6 +20,14 @@ DEFINITION_KEYS = {
     "pre_stop_sleep",
 }
 REQUIRED_DEFINITION_KEYS = ("ports", "probes", "resources")
+INDEX_KEYS = {"name", "version", "templates", "namespace_holder"}
+# What owns the pod's network namespace in Compose, as the pause container does in Kubernetes
+# (kubelet's sandbox image): a static binary that only waits for a signal, runs as 65535 and
+# never restarts, so the app can crash and come back without cutting its sidecars off.
+# https://github.com/kubernetes/kubernetes/tree/master/build/pause (pause.c, Dockerfile:
+# FROM scratch, USER 65535:65535, ENTRYPOINT ["/pause"]); 3.10 is the sandbox image of
+# Kubernetes 1.31+ and containerd 2.0. A catalog may name its own mirror of it.
+DEFAULT_NAMESPACE_HOLDER = "registry.k8s.io/pause:3.10"
 _NO_DEFAULT = object()
 
 
@@ -67,6 +75,7 @@ class Catalog:
     directory: str | None = None
     commit: str | None = None  # git rev-parse HEAD of the fetched clone
     content_hash: str | None = None  # sha256 over the catalog folder's files (folders, zips)
+    namespace_holder: str = DEFAULT_NAMESPACE_HOLDER  # image of the Compose namespace holder
 
     @property
     def provenance(self) -> dict[str, str]:
@@ -98,7 +107,7 @@ def load_catalog(root: Path | None = None, source: str | None = None) -> Catalog
     index = load_file(index_path, CatalogError)
     where = str(index_path)
     _expect(isinstance(index, dict), where, "top level must be a mapping")
-    _only_keys(index, {"name", "version", "templates"}, where)
+    _only_keys(index, INDEX_KEYS, where)
     name = _string(index, "name", where)
     version = str(_required(index, "version", where))
     entries = _required(index, "templates", where)
@@ -109,8 +118,13 @@ def load_catalog(root: Path | None = None, source: str | None = None) -> Catalog
     names = [t.name for t in templates]
     for duplicate in {n for n in names if names.count(n) > 1}:
         raise CatalogError(f"{where}: template {duplicate!r} is listed twice")
+    holder = index.get("namespace_holder", DEFAULT_NAMESPACE_HOLDER)
+    try:
+        rules.image(f"{where}: namespace_holder", holder)
+    except SpecError as exc:
+        raise CatalogError(exc.message) from None
     return Catalog(name=name, version=version, source=source or "builtin", templates=tuple(templates),
-                   root=root)
+                   root=root, namespace_holder=holder)
 
 
 def load_entry(root: Path, entry: Any, where: str) -> Template:

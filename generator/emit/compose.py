@@ -1,4 +1,5 @@
-"""Compose emitter: compose.yaml from a Pod, sidecars sharing the app's network namespace."""
+"""Compose emitter: compose.yaml from a Pod. The app and its sidecars join one network
+namespace, owned by a service that never restarts (the pod's namespace holder)."""
 
 from __future__ import annotations
 
@@ -6,14 +7,20 @@ import re
 from typing import Any
 
 from generator.output.fileset import FileSet
-from generator.model.pod import APP_USER, Container, Mount, Pod, Probe
+from generator.model.pod import APP_USER, HOLDER_USER, Container, Mount, Pod, Probe
 from generator.yamlio import dump
 
 _UNITS = {"Ki": "k", "Mi": "m", "Gi": "g"}  # Docker's k/m/g are binary units
+# Docker's json-file driver keeps every line forever unless told otherwise (max-size -1); these
+# are kubelet's own rotation defaults (containerLogMaxSize 10Mi, containerLogMaxFiles 5), so a
+# service keeps as much log on a Compose host as on a node.
+# https://docs.docker.com/engine/logging/drivers/json-file/
+LOGGING = {"driver": "json-file", "options": {"max-size": "10m", "max-file": "5"}}
 
 
 def emit_compose(pod: Pod) -> FileSet:
-    services = {pod.app.name: _app_service(pod)}
+    holder = pod.namespace_holder
+    services = {holder.name: _holder_service(pod), pod.app.name: _app_service(pod)}
     for sidecar in pod.sidecars:
         services[sidecar.name] = _sidecar_service(pod, sidecar)
     document = {"name": pod.name, "services": services,
@@ -21,11 +28,23 @@ def emit_compose(pod: Pod) -> FileSet:
     return {"compose.yaml": dump(document).encode()}
 
 
-def _app_service(pod: Pod) -> dict[str, Any]:
-    service = _hardened(pod, pod.app)
-    # Sidecars join this network namespace, so every published port is declared here.
-    # Only the way in: publishing the app's port beside a proxy would bypass the proxy.
+def _holder_service(pod: Pod) -> dict[str, Any]:
+    service = _hardened(pod, pod.namespace_holder)
+    # The app and the sidecars join this network namespace, so every published port is
+    # declared here. Only the way in: publishing the app's port beside a proxy would bypass it.
     service["ports"] = [_published(p.number, p.protocol) for p in pod.public_ports]
+    return service
+
+
+def _joined(pod: Pod, service: dict[str, Any]) -> dict[str, Any]:
+    holder = pod.namespace_holder.name
+    service["network_mode"] = f"service:{holder}"
+    service["depends_on"] = {holder: {"condition": "service_started"}}
+    return service
+
+
+def _app_service(pod: Pod) -> dict[str, Any]:
+    service = _joined(pod, _hardened(pod, pod.app))
     if pod.app.compose_healthcheck:
         service["healthcheck"] = _healthcheck(pod.app.compose_healthcheck, pod.app.readiness,
                                               pod.app.startup)
@@ -33,12 +52,11 @@ def _app_service(pod: Pod) -> dict[str, Any]:
 
 
 def _sidecar_service(pod: Pod, sidecar: Container) -> dict[str, Any]:
-    service = _hardened(pod, sidecar)
-    service["network_mode"] = f"service:{pod.app.name}"
+    service = _joined(pod, _hardened(pod, sidecar))
     condition = "service_healthy" if pod.app.compose_healthcheck else "service_started"
-    # restart: a restarted app gets a new network namespace; joined sidecars must follow it
-    # (docker/compose#10263).
-    service["depends_on"] = {pod.app.name: {"condition": condition, "restart": True}}
+    # Started once the app is up. No `restart: true`: the namespace is the holder's, so a
+    # restarted app comes back into it and the sidecars need not follow.
+    service["depends_on"][pod.app.name] = {"condition": condition}
     if sidecar.compose_healthcheck:
         service["healthcheck"] = _healthcheck(sidecar.compose_healthcheck, sidecar.readiness,
                                               sidecar.startup)
@@ -53,8 +71,9 @@ def _hardened(pod: Pod, container: Container) -> dict[str, Any]:
         service["command"] = list(container.args)
     if container.env:
         service["environment"] = dict(container.env)
+    group = HOLDER_USER if container is pod.namespace_holder else APP_USER  # it shares no volume
     service.update({
-        "user": f"{container.run_as}:{APP_USER}",
+        "user": f"{container.run_as}:{group}",
         "read_only": True,
         "cap_drop": ["ALL"],
         "security_opt": ["no-new-privileges:true"],
@@ -62,12 +81,16 @@ def _hardened(pod: Pod, container: Container) -> dict[str, Any]:
         "stop_grace_period": f"{10 + container.pre_stop_sleep}s",
     })
     config_of = {v.name: v.config_of for v in pod.volumes if v.config_of}
-    service["volumes"] = [_mount(m, config_of) for m in container.mounts]
+    if container.mounts:
+        service["volumes"] = [_mount(m, config_of) for m in container.mounts]
     limits, requests = dict(container.limits), dict(container.requests)
+    # No reservations.cpus: Compose maps only the memory reservation (mem_reservation) onto
+    # the container and ignores a CPU one, so writing it would promise what does not happen.
     service["deploy"] = {"resources": {
         "limits": {"cpus": _cpus(limits["cpu"]), "memory": _memory(limits["memory"])},
-        "reservations": {"cpus": _cpus(requests["cpu"]), "memory": _memory(requests["memory"])},
+        "reservations": {"memory": _memory(requests["memory"])},
     }}
+    service["logging"] = {"driver": LOGGING["driver"], "options": dict(LOGGING["options"])}
     return service
 
 

@@ -14,9 +14,13 @@ def emit_readme(pod: Pod, targets: tuple[str, ...], catalog_label: str) -> FileS
              "```\n" + draw_pod(pod, "kubernetes" in targets) + "```\n"]
     if "compose" in targets:
         parts.append("## Docker Compose\n\n```sh\ndocker compose up -d\ndocker compose ps\n"
-                     "docker compose down -v\n```\n\nSidecars share the app's network namespace "
-                     "(`network_mode: service:" + pod.name + "`), so every published port is "
-                     "declared on the app service. Scratch volumes are tmpfs, like emptyDir.\n")
+                     "docker compose down -v\n```\n\nThe app and its sidecars share one network "
+                     f"namespace, owned by the `{pod.namespace_holder.name}` service "
+                     f"(`network_mode: service:{pod.namespace_holder.name}`), which publishes every "
+                     "port. It does nothing and never restarts, so when Docker restarts a crashed "
+                     "app it comes back into the same namespace and the sidecars keep reaching it, "
+                     "as in a Kubernetes pod. Scratch volumes are tmpfs, like emptyDir; container "
+                     "logs are rotated (json-file, 5 files of 10 MB).\n")
     if "kubernetes" in targets:
         mode = ("native sidecars (init containers with `restartPolicy: Always`): started before "
                 "the app, stopped after it" if pod.native_sidecars else

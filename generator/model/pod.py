@@ -18,6 +18,10 @@ from generator.input.spec import App, SidecarChoice, Spec, template_context
 
 APP_USER = 10001  # uid/gid >= 10000 keeps clear of host users (checkov CKV_K8S_40)
 APP_LOGS = "app-logs"
+# The container that owns the pod's network namespace (Kubernetes: kubelet's pause sandbox;
+# Compose: a service of its own, see build_namespace_holder).
+NAMESPACE_HOLDER = "netns"
+HOLDER_USER = 65535  # the pause image's own USER
 # Native sidecars start in list order: the log shipper first so it sees the app's first
 # lines, the proxy last so everything behind it is up when it starts taking traffic.
 _START_ORDER = {"logging": 0, "metrics": 1, "proxy": 3}
@@ -99,6 +103,9 @@ class Pod:
     config_files: tuple[ConfigFile, ...]
     metrics_path: str | None
     termination_grace: int
+    # Owns the network namespace the app and the sidecars join. Kubernetes has one per pod
+    # already (the sandbox), so only Compose emits it.
+    namespace_holder: Container
 
     @property
     def containers(self) -> tuple[Container, ...]:
@@ -137,6 +144,26 @@ def build_pod(spec: Spec, catalog: Catalog) -> Pod:
         prestop_sleep_supported=version >= rules.PRESTOP_SLEEP_FROM,
         app=app, sidecars=tuple(sidecars), volumes=all_volumes, config_files=tuple(files),
         metrics_path=spec.app.metrics_path, termination_grace=30 + longest_sleep,
+        namespace_holder=build_namespace_holder(catalog.namespace_holder, (app, *sidecars)),
+    )
+
+
+def build_namespace_holder(image: str, containers: tuple[Container, ...]) -> Container:
+    """A container that does nothing and so never crashes or restarts. Docker gives a restarted
+    container a new network namespace and everything joined to the old one is cut off
+    (docker/for-linux#1299; depends_on.restart covers only restarts Compose itself makes,
+    docker/compose#8918): so the namespace must not belong to the app, which may crash."""
+    for container in containers:
+        if container.name == NAMESPACE_HOLDER:
+            taken = f"{NAMESPACE_HOLDER!r} names the Compose service that holds the pod's network namespace"
+            if container.capability == "app":
+                raise SpecError(f"app.name: {taken}; pick another name")
+            raise CatalogError(f"template {NAMESPACE_HOLDER!r}: {taken}; rename the template")
+    return Container(
+        name=NAMESPACE_HOLDER, image=image, capability="namespace", run_as=HOLDER_USER,
+        ports=(), mounts=(), startup=None, readiness=None, liveness=None,
+        # pause uses well under 1 MiB; Docker's smallest memory limit is 6 MiB.
+        requests=(("cpu", "10m"), ("memory", "8Mi")), limits=(("cpu", "50m"), ("memory", "16Mi")),
     )
 
 

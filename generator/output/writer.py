@@ -19,7 +19,7 @@ from pathlib import Path
 from generator.errors import WriteError
 from generator import rules
 from generator.output.fileset import FileSet
-from generator.output.naming import RECORD
+from generator.output.naming import CONFIG_DIR, RECORD
 from generator.yamlio import load_text
 
 
@@ -104,14 +104,26 @@ def write(files: FileSet, dest: Path, force: bool = False) -> Plan:
             else:
                 os.chmod(staging, 0o777 & ~_umask())
             for path, data in files.items():
-                target = staging / path
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(data)
+                _stage(staging, path, data)
             _swap_into_place(staging, real)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
     return result
+
+
+def _stage(staging: Path, path: str, data: bytes) -> None:
+    target = staging / path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+    if path.startswith(f"{CONFIG_DIR}/"):
+        # The containers read config/ through bind mounts as their own users (10001, 65532,
+        # 65534), not as whoever rendered it: under umask 077 or 027 the files would be 0600
+        # and the sidecars crash-loop on "permission denied". Readable by all, set explicitly;
+        # nothing secret goes there (catalog lint refuses secrets in templates).
+        os.chmod(target, 0o644)
+        for folder in Path(path).parents[:-1]:
+            os.chmod(staging / folder, 0o755)
 
 
 def check_answers_target(path: Path) -> None:

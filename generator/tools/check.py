@@ -16,7 +16,7 @@ from generator.errors import CheckError
 from generator.rules import DEFAULT_KUBERNETES_VERSION
 from generator.yamlio import load_file
 
-__all__ = ["check_folder", "check_compose", "check_kubernetes", "check_config_maps", "check_envoy",
+__all__ = ["check_folder", "check_compose", "check_config_modes", "check_kubernetes", "check_config_maps", "check_envoy",
            "check_fluentd", "kustomize", "lint_compose", "lint_pod_specs", "lint_config_maps"]
 
 # What emit/kubernetes.py writes: ConfigMaps named <app>-<sidecar>-config with this label, and the
@@ -37,6 +37,7 @@ def check_folder(folder: Path) -> Problems:
     if kustomization.is_file():
         problems += check_kubernetes(folder / "k8s", version)
         problems += check_config_maps(folder)
+    problems += check_config_modes(folder)
     for envoy_config in sorted(folder.glob("config/*/envoy.yaml")):
         problems += check_envoy(envoy_config)
     for fluentd_config in sorted(folder.glob("config/*/fluent.conf")):
@@ -89,6 +90,28 @@ def lint_compose(document: Any) -> Iterator[str]:
                     yield f"service {name}: {key} cannot go with {mode}"
         if "limits" not in mapping(_dig(service, "deploy", "resources")):
             yield f"service {name}: no deploy.resources.limits"
+        if "cpus" in mapping(_dig(service, "deploy", "resources", "reservations")):
+            yield (f"service {name}: deploy.resources.reservations.cpus does nothing in Compose (only "
+                   "the memory reservation is applied); remove it")
+        logging = mapping(service.get("logging"))
+        if logging.get("driver", "json-file") == "json-file" and "max-size" not in mapping(logging.get("options")):
+            yield (f"service {name}: container logs are never rotated (the json-file driver keeps every "
+                   "line); set logging.options max-size and max-file")
+
+
+def check_config_modes(folder: Path) -> Problems:
+    """config/ is read by the containers as their own users (bind mounts in Compose), so every
+    file must be readable and every folder searchable by all, whatever umask rendered it."""
+    problems = []
+    config = folder / "config"
+    for path in sorted([config, *config.rglob("*")] if config.is_dir() else []):
+        if path.is_symlink():
+            continue
+        mode, wanted = path.stat().st_mode & 0o777, (0o555 if path.is_dir() else 0o444)
+        if mode & wanted != wanted:
+            problems.append(f"{path}: mode {mode:04o}: the sidecars read it as other users and cannot; "
+                            f"chmod {'0755' if path.is_dir() else '0644'} (render again, whatever the umask)")
+    return problems
 
 
 def kustomize(k8s_dir: Path) -> str:

@@ -36,9 +36,12 @@ def lint_index(root: Path, report: Report) -> tuple[str, str, list[tuple[Any, st
         return "", "", []
     index = _read_nonempty(path, report, "name, version and templates")
     check = Checker(path, report)
-    if index is None or not check.mapping(index, index, None, "", ("name", "version", "templates"),
+    if index is None or not check.mapping(index, index, None, "", ("name", "version", "templates",
+                                                                    "namespace_holder"),
                                           ("name", "version", "templates")):
         return "", "", []
+    if index.get("namespace_holder") is not None:
+        check.rule(rules.image, index["namespace_holder"], index, "namespace_holder", "namespace_holder")
     check.kind(index["name"], index, "name", "name", (str,), "a string")
     check.kind(index["version"], index, "version", "version", (str, int, float), "a version string")
     entries = index["templates"]
@@ -141,6 +144,15 @@ def lint_unlisted(root: Path, listed: set[Path], report: Report) -> None:
             report.add(definition.parent, None, "", "template folder not listed in catalog.yaml")
 
 
+def _namespace_holder(root: Path) -> str:
+    """The index's namespace holder image (lint_index has reported any problem with it)."""
+    from generator.catalog.loader import DEFAULT_NAMESPACE_HOLDER
+
+    index = read_yaml(root / "catalog.yaml", Report())
+    holder = index.get("namespace_holder") if isinstance(index, dict) else None
+    return holder if isinstance(holder, str) and rules.is_pinned(holder) else DEFAULT_NAMESPACE_HOLDER
+
+
 def lint_catalog(root: Path, source: str | None = None) -> tuple[list[str], str]:
     """All problems of the catalog in `root`, and a one-line summary for when there are none."""
     from generator.tools.lint_render import conflict_problems, render_problems, VERSIONS
@@ -163,7 +175,8 @@ def lint_catalog(root: Path, source: str | None = None) -> tuple[list[str], str]
         lint_hooks(root, report)
     if templates:
         catalog = Catalog(name=name, version=version, source=source or str(root),
-                          templates=tuple(t for t, _ in templates), root=root)
+                          templates=tuple(t for t, _ in templates), root=root,
+                          namespace_holder=_namespace_holder(root))
         report.problems += conflict_problems(catalog, root / "catalog.yaml", dict(
             (t.name, line) for t, line in templates))
         report.problems += render_problems(catalog)

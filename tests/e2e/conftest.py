@@ -10,12 +10,13 @@ from typing import Iterator
 
 import pytest
 
-from e2e.stacks import APP_IMAGE, PREFIX, compose_leftovers, podman_leftovers, run
+from e2e.stacks import APP_IMAGE, PAUSE_IMAGE, PREFIX, compose_leftovers, podman_leftovers, run
 
 # What scripts/e2e-setup.sh builds (it exports it as SIDECAR_NEW_E2E_IMAGE); the e2e catalog
 # and the app's Dockerfile name it too.
 BUSYBOX_IMAGE = "localhost/sidecar-new-test/busybox:1.0"
 APP_CONTEXT = Path(__file__).parent / "app"
+PAUSE_CONTEXT = Path(__file__).parent / "pause"  # the e2e catalog's namespace holder
 SETUP_HINT = "run `env=$(bash scripts/e2e-setup.sh) && eval \"$env\"` as root first"
 
 
@@ -52,6 +53,7 @@ def docker_engine(no_leftovers) -> str:
     # The legacy builder: this Docker has no buildx, and FROM a local image needs nothing more.
     os.environ.setdefault("DOCKER_BUILDKIT", "0")
     run("docker", "build", "-q", "-t", APP_IMAGE, str(APP_CONTEXT), timeout=120)
+    run("docker", "build", "-q", "-t", PAUSE_IMAGE, str(PAUSE_CONTEXT), timeout=120)
     no_leftovers.append("docker")
     return APP_IMAGE
 

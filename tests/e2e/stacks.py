@@ -20,10 +20,11 @@ PREFIX = "sne2e-"  # every project, pod and app name the suite creates starts wi
 
 
 def run(*command: str, timeout: float = 120, check: bool = True, cwd: Path | None = None,
-        stdin: bytes | None = None) -> subprocess.CompletedProcess:
+        stdin: bytes | None = None, umask: int | None = None) -> subprocess.CompletedProcess:
     """Run a command; on failure (with check) raise AssertionError carrying its output."""
     try:
-        done = subprocess.run(command, cwd=cwd, input=stdin, capture_output=True, timeout=timeout)
+        done = subprocess.run(command, cwd=cwd, input=stdin, capture_output=True, timeout=timeout,
+                              umask=-1 if umask is None else umask)
     except subprocess.TimeoutExpired:
         raise AssertionError(f"{' '.join(command)}: still running after {timeout} s") from None
     if check and done.returncode:
@@ -48,6 +49,7 @@ def wait_until(what: str, probe: Callable[[], Any], timeout: float = 30, every: 
 
 APP_IMAGE = "localhost/sidecar-new-test/app:1.0"  # built by conftest; pinned (no :latest)
 APP_PORT = 8080  # fixed in the app image (tests/e2e/app)
+PAUSE_IMAGE = "localhost/sidecar-new-test/pause:1.0"  # built by conftest; the e2e catalog names it
 
 
 def e2e_answers(name: str, first_port: int, kubernetes_version: str = "1.33",
@@ -76,14 +78,15 @@ def kustomize(out: Path) -> Path:
     return manifest
 
 
-def render(answers: dict[str, Any], folder: Path) -> Path:
-    """Render through the real CLI with the e2e catalog (exercises --catalog PATH)."""
+def render(answers: dict[str, Any], folder: Path, umask: int | None = None) -> Path:
+    """Render through the real CLI with the e2e catalog (exercises --catalog PATH), under
+    `umask` when given (as on a hardened host)."""
     folder.mkdir(parents=True, exist_ok=True)
     answers_file = folder / "answers.yaml"
     answers_file.write_text(yaml.safe_dump(answers, sort_keys=False))
     out = folder / "out"
     run(sys.executable, "-m", "generator", "new", "--answers", str(answers_file), "--catalog", str(CATALOG),
-        "--no-input", "--output", str(out), timeout=60)
+        "--no-input", "--output", str(out), timeout=60, umask=umask)
     return out
 
 

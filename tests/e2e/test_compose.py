@@ -50,7 +50,9 @@ def test_sidecars_start_only_after_the_app_is_healthy(stack: ComposeStack) -> No
         assert docker_time(sidecar["State"]["StartedAt"]) > first_ok, f"{name} started before the app was healthy"
         assert sidecar["State"]["Health"]["Status"] == "healthy", name
         assert sidecar["RestartCount"] == 0, name
-        assert sidecar["HostConfig"]["NetworkMode"] == f"container:{app['Id']}", name
+        # The namespace is the holder's (it never restarts), not the app's.
+        assert sidecar["HostConfig"]["NetworkMode"] == app["HostConfig"]["NetworkMode"], name
+    assert app["HostConfig"]["NetworkMode"] == f"container:{stack.inspect('netns')['Id']}"
 
 
 def test_a_request_through_the_published_proxy_port_reaches_the_app_over_localhost(stack: ComposeStack) -> None:
@@ -62,7 +64,9 @@ def test_a_request_through_the_published_proxy_port_reaches_the_app_over_localho
     assert f"hello from the app: /cgi-bin/hello?token={token} from" in answer
     assert "127.0.0.1" in answer
     # Only the proxy's port is published; the app's own port is not reachable from outside.
-    assert set(stack.inspect(APP)["HostConfig"]["PortBindings"]) == {f"{LISTEN}/tcp"}
+    # (They are published on the namespace holder, which the app and the sidecars join.)
+    assert set(stack.inspect("netns")["HostConfig"]["PortBindings"]) == {f"{LISTEN}/tcp"}
+    assert not stack.inspect(APP)["HostConfig"]["PortBindings"]
 
 
 def test_a_line_the_app_logs_is_shipped_by_the_log_sidecar_through_the_shared_volume(stack: ComposeStack) -> None:
