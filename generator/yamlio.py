@@ -86,16 +86,19 @@ def dump_all(documents: list[Any]) -> str:
                          default_flow_style=False, allow_unicode=True, width=4096)
 
 
-def load_text(text: str, source: str, error: type[Exception], all_documents: bool = False) -> Any:
-    """Parse YAML text; a syntax error becomes `error` naming the file and line."""
+def load_text(text: str, source: str, error: type[Exception], all_documents: bool = False,
+              loaders: tuple[type, type] = (_FastLoader, yaml.SafeLoader)) -> Any:
+    """Parse YAML text; a syntax error becomes `error` naming the file and line. `loaders`:
+    the libyaml loader and its pure-Python twin (catalog lines uses ones that keep lines)."""
+    fast, plain = loaders
     try:
-        return _load(text, _FastLoader, all_documents)
+        return _load(text, fast, all_documents)
     except (yaml.YAMLError, ValueError):  # ValueError: libyaml cannot encode lone surrogates
         pass
     # libyaml refuses a few documents PyYAML reads (tabs in odd places), and PyYAML words
     # the errors users see: on any error, PyYAML has the last word, as before.
     try:
-        return _load(text, yaml.SafeLoader, all_documents)
+        return _load(text, plain, all_documents)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark else source

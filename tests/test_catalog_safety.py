@@ -58,7 +58,7 @@ def test_a_sandbox_escape_in_a_definition_is_a_render_error(tmp_path: Path, esca
     catalog = team_catalog(tmp_path / "team", **{"templates/pinger/sidecar.yaml": definition})
     result = new(tmp_path, catalog)
     assert result.exit_code == 1
-    assert result.output.startswith(f"error: {catalog}/templates/pinger/sidecar.yaml.env.GREETING: SecurityError")
+    assert result.output.startswith(f"error: {catalog}/templates/pinger/sidecar.yaml: env.GREETING: SecurityError")
     assert_nothing_written(tmp_path)
 
 
@@ -74,9 +74,9 @@ def test_sandbox_escapes_cannot_reach_python_internals_directly() -> None:
 
 
 @pytest.mark.parametrize("path, problem", [
-    ("../outside", "path: '../outside' must stay inside the catalog"),
-    ("/etc", "path: '/etc' must stay inside the catalog"),
-    ("templates/../../outside", "path: 'templates/../../outside' must stay inside the catalog"),
+    ("../outside", "path: '../outside' must be a folder inside the catalog"),
+    ("/etc", "path: '/etc' must be a folder inside the catalog"),
+    ("templates/../../outside", "path: 'templates/../../outside' must be a folder inside the catalog"),
     ("templates/ghost", "path: template folder 'templates/ghost' does not exist"),
 ])
 def test_a_template_path_out_of_the_catalog_or_missing_is_refused(tmp_path: Path, path: str, problem: str) -> None:
@@ -85,7 +85,7 @@ def test_a_template_path_out_of_the_catalog_or_missing_is_refused(tmp_path: Path
         "catalog.yaml": TEAM_CATALOG["catalog.yaml"].replace("path: templates/pinger", f"path: {path}")})
     result = new(tmp_path, catalog)
     assert result.exit_code == 1
-    assert result.output == f"error: {catalog}/catalog.yaml: templates[0]: {problem}\n"
+    assert result.output == f"error: {catalog}/catalog.yaml:9: templates[0].{problem}\n"
     assert_nothing_written(tmp_path)
 
 
@@ -122,7 +122,7 @@ def test_a_file_name_with_a_backslash_traversal_is_refused(tmp_path: Path) -> No
     catalog = team_catalog(tmp_path / "team", **{"templates/pinger/files/..\\..\\evil.j2": "x\n"})
     result = new(tmp_path, catalog)
     assert result.exit_code == 1
-    assert result.output == f"error: {catalog}/templates/pinger/files/..\\..\\evil: unsafe file name\n"
+    assert result.output == f"error: {catalog}/templates/pinger/files/..\\..\\evil.j2: unsafe file name\n"
     assert_nothing_written(tmp_path)
 
 
@@ -172,19 +172,20 @@ DEFINITION = textwrap.dedent(TEAM_CATALOG["templates/pinger/sidecar.yaml"])
 @pytest.mark.parametrize("changes, message", [
     ({"catalog.yaml": "name: team\nversion: 1\ntemplates:\n  - name: pinger\n   image: x\n"},
      "catalog.yaml:5: invalid YAML: "),
-    ({"catalog.yaml": "- just\n- a list\n"}, "catalog.yaml: top level must be a mapping"),
+    ({"catalog.yaml": "- just\n- a list\n"}, "catalog.yaml:1: must be a mapping"),
     ({"catalog.yaml": INDEX.replace("    image: registry.example.com/platform/pinger:1.2.3\n", "")},
-     "catalog.yaml: templates[0]: image: is required"),
+     "catalog.yaml:5: templates[0].image: is required"),
     ({"catalog.yaml": INDEX.replace("pinger:1.2.3", "pinger:latest")},
-     "catalog.yaml: templates[0].image: 'registry.example.com/platform/pinger:latest' is not pinned"),
+     "catalog.yaml:8: templates[0].image: 'registry.example.com/platform/pinger:latest' is not pinned"),
     ({"catalog.yaml": INDEX + "owner: platform\n"},
-     "catalog.yaml: unknown key 'owner' (allowed: name, namespace_holder, templates, version)"),
+     "catalog.yaml:10: owner: unknown key (allowed: name, version, templates, namespace_holder)"),
     ({"templates/pinger/sidecar.yaml": "params: [oops\n"}, "templates/pinger/sidecar.yaml:2: invalid YAML: "),
     ({"templates/pinger/sidecar.yaml": DEFINITION + "privileged: true\n"},
-     "templates/pinger/sidecar.yaml: unknown key 'privileged'"),
+     "templates/pinger/sidecar.yaml:14: privileged: unknown key"),
     ({"templates/pinger/sidecar.yaml": DEFINITION.replace("default: 9400", "default: 99999")},
-     "templates/pinger/sidecar.yaml: params.port.default: 99999 is not a port"),
-    ({"templates/pinger/sidecar.yaml": None}, "templates/pinger/sidecar.yaml: missing template definition"),
+     "templates/pinger/sidecar.yaml:2: params.port.default: 99999 is not a port"),
+    ({"templates/pinger/sidecar.yaml": None},
+     "catalog.yaml:9: templates[0].path: templates/pinger/sidecar.yaml is missing"),
 ])
 def test_a_malformed_catalog_is_one_error_naming_file_and_field(tmp_path: Path, changes, message: str) -> None:
     catalog = team_catalog(tmp_path / "team", **changes)

@@ -30,9 +30,9 @@ def catalog_copy(tmp_path: Path) -> Path:
     ("metrics", "memory: 128Mi,", "memory: 128M,", "memory: '128M' is not a resource quantity"),
     ("metrics", "memory: 128Mi,", "memory: 128m,", "must be bytes, Ki, Mi or Gi"),
     ("metrics", "limits: {cpu: 200m, memory: 128Mi, ephemeral-storage: 32Mi}",
-     "limits: {cpu: 200m, ephemeral-storage: 32Mi}", "KeyError: 'memory'"),
-    ("metrics", "- {name: statsd-tcp, port:", "- {nom: statsd-tcp, port:", "ports[2]: name: is required"),
-    ("metrics", "run_as: 65534", "run_as: 0", "must be a non-root uid"),
+     "limits: {cpu: 200m, ephemeral-storage: 32Mi}", "resources.limits.memory: is required"),
+    ("metrics", "- {name: statsd-tcp, port:", "- {nom: statsd-tcp, port:", "ports[2].nom: unknown key"),
+    ("metrics", "run_as: 65534", "run_as: 0", "run_as: 0 is below 10000: run as a non-root uid >= 10000"),
     ("metrics", '- {name: statsd-tcp, port: "{{ statsd_port }}"}', "- {name: statsd-tcp, port: 70000}",
      "ports[2].port: 70000 is not a port"),
     ("metrics", "config_dir: /etc/statsd-exporter", "config_dir: etc/statsd-exporter",
@@ -52,11 +52,11 @@ def test_malformed_definitions_are_one_line_catalog_errors(catalog_copy: Path, t
     assert not (tmp_path / "out").exists()
 
 
-def test_a_port_name_that_renders_to_a_number_is_a_catalog_error(catalog_copy: Path, tmp_path: Path) -> None:
+def test_a_port_name_is_literal_not_an_expression(catalog_copy: Path, tmp_path: Path) -> None:
     definition = catalog_copy / "templates" / "metrics" / "sidecar.yaml"
     definition.write_text(definition.read_text().replace("- {name: metrics, port:", '- {name: "{{ web_port }}", port:'))
     result = render_with(catalog_copy, "metrics", tmp_path / "out")
-    assert result.exit_code == 1 and "port name 9102 must be" in result.output
+    assert result.exit_code == 1 and "ports[0].name: '{{ web_port }}' must be at most 15" in result.output
     assert isinstance(result.exception, (SystemExit, type(None)))
     lint = run_cli("catalog", "lint", str(catalog_copy))
     assert lint.exit_code == 1 and isinstance(lint.exception, (SystemExit, type(None)))
@@ -145,7 +145,7 @@ def test_a_port_that_is_not_a_number_or_a_port_parameter_is_refused_by_new_and_l
     definition.write_text(definition.read_text().replace(
         '- {name: statsd-tcp, port: "{{ statsd_port }}"}', f"- {{name: statsd-tcp, port: {port}}}"))
     result = render_with(catalog_copy, "metrics", tmp_path / "out")
-    assert result.exit_code == 1 and f"{definition}: ports[2].port: " in result.output
+    assert result.exit_code == 1 and f"{definition}:34: ports[2].port: " in result.output
     assert "parameter" in result.output or "app port" in result.output
     lint = run_cli("catalog", "lint", str(catalog_copy))
     assert lint.exit_code == 1 and "ports[2].port: " in lint.output

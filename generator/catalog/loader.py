@@ -5,22 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from types import MappingProxyType
-from typing import Any, Mapping
 
 from generator import rules
-from generator.catalog.schema import PortDef, port_number
-from generator.errors import CatalogError, SpecError
-from generator.yamlio import load_file
+from generator.catalog.lines import Report, line_of, read_yaml
+from generator.catalog.schema import Checker, Definition, Param, parse_definition
+from generator.errors import SpecError
 
-PARAM_TYPES = ("str", "int", "bool", "port", "path", "host")
-DEFINITION_KEYS = {
-    "params", "run_as", "needs", "fronts_app", "command", "args", "env", "app_env", "ports",
-    "volumes", "mounts", "config_dir", "probes", "compose_healthcheck", "resources",
-    "pre_stop_sleep",
-}
-REQUIRED_DEFINITION_KEYS = ("ports", "probes", "resources")
-INDEX_KEYS = {"name", "version", "templates", "namespace_holder"}
+INDEX_KEYS = ("name", "version", "templates", "namespace_holder")
 # What owns the pod's network namespace in Compose, as the pause container does in Kubernetes
 # (kubelet's sandbox image): a static binary that only waits for a signal, runs as 65535 and
 # never restarts, so the app can crash and come back without cutting its sidecars off.
@@ -28,21 +19,7 @@ INDEX_KEYS = {"name", "version", "templates", "namespace_holder"}
 # FROM scratch, USER 65535:65535, ENTRYPOINT ["/pause"]); 3.10 is the sandbox image of
 # Kubernetes 1.31+ and containerd 2.0. A catalog may name its own mirror of it.
 DEFAULT_NAMESPACE_HOLDER = "registry.k8s.io/pause:3.10"
-_NO_DEFAULT = object()
-
-
-@dataclass(frozen=True, slots=True)
-class Param:
-    name: str
-    type: str
-    help: str
-    default: Any = _NO_DEFAULT
-    choices: tuple = ()
-    advanced: bool = False
-
-    @property
-    def required(self) -> bool:
-        return self.default is _NO_DEFAULT
+ENTRY_KEYS = ("name", "capability", "summary", "image", "path", "conflicts")
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,11 +29,18 @@ class Template:
     summary: str
     image: str
     folder: Path
-    params: tuple[Param, ...]
-    definition: Mapping[str, Any]  # sidecar.yaml without params; strings may hold {{ }}
+    definition: Definition  # typed; strings may still hold {{ }}
     files: tuple[tuple[str, str], ...]  # (relative path, text) under files/
     conflicts: tuple[str, ...] = ()
-    ports: tuple[PortDef, ...] = ()  # typed at load: the request stage claims them unrendered
+
+    @property
+    def params(self) -> tuple[Param, ...]:
+        return self.definition.params
+
+    @property
+    def definition_file(self) -> Path:
+        """The definition file, which messages about the template name."""
+        return self.folder / "sidecar.yaml"
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)
@@ -100,143 +84,132 @@ def builtin_root() -> Path:
 
 
 def load_catalog(root: Path | None = None, source: str | None = None) -> Catalog:
+    """The catalog in `root` (default: built-in); the first problem is a CatalogError naming
+    its file and line, the same words `catalog lint` prints among all of them."""
     root = root or builtin_root()
-    index_path = root / "catalog.yaml"
-    if not index_path.is_file():
-        raise CatalogError(f"{index_path}: no catalog.yaml in the catalog folder")
-    index = load_file(index_path, CatalogError)
-    where = str(index_path)
-    _expect(isinstance(index, dict), where, "top level must be a mapping")
-    _only_keys(index, INDEX_KEYS, where)
-    name = _string(index, "name", where)
-    version = str(_required(index, "version", where))
-    entries = _required(index, "templates", where)
-    _expect(isinstance(entries, list) and entries, where, "templates: must be a non-empty list")
-    templates = []
-    for position, entry in enumerate(entries):
-        templates.append(_load_template(root, entry, f"{where}: templates[{position}]"))
-    names = [t.name for t in templates]
-    for duplicate in {n for n in names if names.count(n) > 1}:
-        raise CatalogError(f"{where}: template {duplicate!r} is listed twice")
+    report = Report(first=True)
+    index = read_index(root, report)
+    templates = tuple(read_template(root, entry, report) for entry, _, _ in index.entries)
+    return Catalog(name=index.name, version=index.version, source=source or "builtin", templates=templates,
+                   root=root, namespace_holder=index.namespace_holder)
+
+
+@dataclass(frozen=True, slots=True)
+class Index:
+    name: str = ""
+    version: str = ""
+    namespace_holder: str = DEFAULT_NAMESPACE_HOLDER
+    # (entry, its line, the entry is good) for every entry whose template folder exists, so
+    # `catalog lint` checks definitions even when their entry has a problem.
+    entries: tuple[tuple[dict, int | None, bool], ...] = ()
+
+
+def read_index(root: Path, report: Report) -> Index:
+    """catalog.yaml, checked into `report`."""
+    path = root / "catalog.yaml"
+    if not path.is_file():
+        report.add(path, None, "", "no catalog.yaml in the catalog folder")
+        return Index()
+    index = read_yaml(path, report, "name, version and templates")
+    check = Checker(path, report)
+    if index is None or not check.mapping(index, index, None, "", INDEX_KEYS, INDEX_KEYS[:3]):
+        return Index()
+    _kind(check, index, "name", "name", (str,), "a non-empty string")
+    _kind(check, index, "version", "version", (str, int, float), "a version string")
     holder = index.get("namespace_holder", DEFAULT_NAMESPACE_HOLDER)
-    try:
-        rules.image(f"{where}: namespace_holder", holder)
-    except SpecError as exc:
-        raise CatalogError(exc.message) from None
-    return Catalog(name=name, version=version, source=source or "builtin", templates=tuple(templates),
-                   root=root, namespace_holder=holder)
+    if not check.rule(rules.image, holder, index, "namespace_holder", "namespace_holder"):
+        holder = DEFAULT_NAMESPACE_HOLDER
+    entries = index["templates"]
+    if not isinstance(entries, list) or not entries:
+        check.bad(index, "templates", "templates", "must be a non-empty list")
+        return Index(str(index["name"]), str(index["version"]), holder)
+    names = [e.get("name") for e in entries if isinstance(e, dict)]
+    found = []
+    for i, entry in enumerate(entries):
+        where, before = f"templates[{i}]", check.count
+        if not check.mapping(entry, entries, i, where, ENTRY_KEYS, ENTRY_KEYS[:5]) and not isinstance(entry, dict):
+            continue
+        for key in (k for k in ENTRY_KEYS[:5] if entry.get(k) is not None):
+            _kind(check, entry, key, f"{where}.{key}", (str,), "a non-empty string")
+        if isinstance(entry.get("name"), str):
+            check.rule(rules.dns_label, entry["name"], entry, "name", f"{where}.name")
+            if names.count(entry["name"]) > 1:
+                check.bad(entry, "name", f"{where}.name", f"template {entry['name']!r} is listed twice")
+        if isinstance(entry.get("image"), str):
+            check.rule(rules.image, entry["image"], entry, "image", f"{where}.image")
+        _conflicts(check, entry, where, names)
+        good = check.count == before
+        if isinstance(entry.get("path"), str) and _folder(root, check, entry, where):
+            found.append((entry, line_of(entries, i), good and check.count == before))
+    return Index(str(index["name"]), str(index["version"]), holder, tuple(found))
 
 
-def load_entry(root: Path, entry: Any, where: str) -> Template:
-    """One catalog.yaml entry and its folder (catalog lint checks templates one by one)."""
-    return _load_template(root, entry, where)
+def _kind(check: Checker, node: dict, key: str, where: str, kinds: tuple[type, ...], name: str) -> None:
+    value = node[key]
+    if not isinstance(value, kinds) or isinstance(value, bool) or isinstance(value, str) and not value.strip():
+        check.bad(node, key, where, f"must be {name}, not {value!r}")
 
 
-def _load_template(root: Path, entry: Any, where: str) -> Template:
-    _expect(isinstance(entry, dict), where, "must be a mapping")
-    _only_keys(entry, {"name", "capability", "summary", "image", "path", "conflicts"}, where)
-    name = _string(entry, "name", where)
-    try:
-        rules.dns_label(f"{where}.name", name)
-        rules.image(f"{where}.image", _string(entry, "image", where))
-    except SpecError as exc:
-        raise CatalogError(exc.message) from None
-    folder_name = _string(entry, "path", where)
-    _expect(rules.is_safe_relative(folder_name), where, f"path: {folder_name!r} must stay inside the catalog")
-    folder = root / folder_name
-    _expect(folder.is_dir(), where, f"path: template folder {folder_name!r} does not exist")
-    _expect(folder.resolve().is_relative_to(root.resolve()), where,
-            f"path: template folder {folder_name!r} is a link out of the catalog")
-    definition_path = folder / "sidecar.yaml"
-    _expect(definition_path.is_file(), str(definition_path), "missing template definition")
-    _expect(not definition_path.is_symlink(), str(definition_path), "must be a file, not a link")
-    definition = load_file(definition_path, CatalogError)
-    dwhere = str(definition_path)
-    _expect(isinstance(definition, dict), dwhere, "top level must be a mapping")
-    _only_keys(definition, DEFINITION_KEYS, dwhere)
-    for key in REQUIRED_DEFINITION_KEYS:
-        _required(definition, key, dwhere)
-    params = tuple(_load_param(pname, spec, f"{dwhere}: params.{pname}")
-                   for pname, spec in (definition.get("params") or {}).items())
+def _conflicts(check: Checker, entry: dict, where: str, names: list) -> None:
     conflicts = entry.get("conflicts") or []
-    _expect(isinstance(conflicts, list), where, "conflicts: must be a list of template names")
-    body = {k: v for k, v in definition.items() if k != "params"}
-    ports = _load_ports(definition["ports"], {p.name for p in params if p.type == "port"}, dwhere)
-    return Template(
-        name=name, capability=_string(entry, "capability", where),
-        summary=_string(entry, "summary", where), image=entry["image"], folder=folder,
-        params=params, definition=MappingProxyType(body), files=_load_files(folder),
-        conflicts=tuple(str(c) for c in conflicts), ports=ports,
-    )
+    if not isinstance(conflicts, list):
+        check.bad(entry, "conflicts", f"{where}.conflicts", "must be a list of template names")
+        return
+    for other in conflicts:
+        if other == entry.get("name") or other not in names:
+            check.bad(entry, "conflicts", f"{where}.conflicts", f"{other!r} is not another template "
+                      f"of this catalog (known: {', '.join(map(str, names))})")
 
 
-def _load_ports(raw: Any, port_params: set[str], where: str) -> tuple[PortDef, ...]:
-    _expect(isinstance(raw, list) and raw, where, "ports: must be a non-empty list (probes need a port)")
-    ports = []
-    for i, port in enumerate(raw):
-        at = f"{where}: ports[{i}]"
-        _expect(isinstance(port, dict), at, "must be a mapping")
-        _required(port, "name", at)
-        try:
-            number = port_number(_required(port, "port", at), port_params)
-        except ValueError as exc:
-            raise CatalogError(f"{at}.port: {exc}") from None
-        ports.append(PortDef(name=port["name"], number=number, protocol=port.get("protocol", "TCP"),
-                             public=bool(port.get("public", False)), scrape_path=port.get("scrape_path")))
-    return tuple(ports)
+def _folder(root: Path, check: Checker, entry: dict, where: str) -> bool:
+    relative = entry["path"]
+    folder = root / relative
+    if not rules.is_safe_relative(relative):
+        return check.bad(entry, "path", f"{where}.path", f"{relative!r} must be a folder inside the catalog")
+    if not folder.resolve().is_relative_to(root.resolve()):
+        return check.bad(entry, "path", f"{where}.path", f"template folder {relative!r} is a link out of "
+                                                         "the catalog")
+    if not folder.is_dir():
+        return check.bad(entry, "path", f"{where}.path", f"template folder {relative!r} does not exist")
+    if not (folder / "sidecar.yaml").is_file():
+        return check.bad(entry, "path", f"{where}.path", f"{relative}/sidecar.yaml is missing")
+    return True
 
 
-def _load_param(name: str, spec: Any, where: str) -> Param:
-    _expect(isinstance(spec, dict), where, "must be a mapping")
-    _only_keys(spec, {"type", "default", "help", "choices", "advanced"}, where)
-    _expect(name != "app" and name.isidentifier(), where, "parameter names must be identifiers, not 'app'")
-    kind = spec.get("type", "str")
-    _expect(kind in PARAM_TYPES, where, f"type: {kind!r} is not one of {', '.join(PARAM_TYPES)}")
-    param = Param(name=name, type=kind, help=str(spec.get("help", "")),
-                  default=spec.get("default", _NO_DEFAULT), choices=tuple(spec.get("choices") or ()),
-                  advanced=bool(spec.get("advanced", False)))
-    if not param.required:
-        try:
-            rules.param_value(f"{where}.default", kind, param.default, param.choices)
-        except SpecError as exc:
-            raise CatalogError(exc.message) from None
-    return param
+def read_template(root: Path, entry: dict, report: Report) -> Template | None:
+    """One template: its definition (typed) and files/; None if a problem was reported."""
+    folder = root / entry["path"]
+    path = folder / "sidecar.yaml"
+    before = len(report.problems)
+    if path.is_symlink():
+        report.add(path, None, "", "must be a file, not a link")
+        return None
+    files = _files(folder, report)
+    data = read_yaml(path, report, "ports, probes and resources")
+    definition = None if data is None else parse_definition(data, [name for name, _ in files],
+                                                            Checker(path, report))
+    if definition is None or len(report.problems) != before:
+        return None
+    # An entry with problems of its own still has its definition checked (catalog lint).
+    text = {key: str(entry.get(key, "")) for key in ENTRY_KEYS[:4]}
+    return Template(**text, folder=folder, definition=definition, files=files,
+                    conflicts=tuple(map(str, entry.get("conflicts") or ())))
 
 
-def _load_files(folder: Path) -> tuple[tuple[str, str], ...]:
-    files_dir = folder / "files"
+def _files(folder: Path, report: Report) -> tuple[tuple[str, str], ...]:
+    files_dir, found = folder / "files", []
     if not files_dir.is_dir():
         return ()
-    found = []
     for path in sorted(files_dir.rglob("*")):
+        relative = path.relative_to(files_dir).as_posix()
         if path.is_symlink():
-            raise CatalogError(f"{path}: links are not allowed in a template's files/")
-        if path.is_file():
-            relative = path.relative_to(files_dir).as_posix()
+            report.add(path, None, "", "links are not allowed in a template's files/ (they could point "
+                                       "outside the catalog)")
+        elif not rules.is_safe_relative(relative):
+            report.add(path, None, "", "unsafe file name")
+        elif path.is_file():
             try:
                 found.append((relative, path.read_text(encoding="utf-8")))
             except UnicodeDecodeError:
-                raise CatalogError(f"{path}: template files must be UTF-8 text") from None
+                report.add(path, None, "", "template files must be UTF-8 text")
     return tuple(found)
-
-
-def _expect(condition: bool, where: str, problem: str) -> None:
-    if not condition:
-        raise CatalogError(f"{where}: {problem}")
-
-
-def _required(mapping: dict, key: str, where: str) -> Any:
-    _expect(key in mapping and mapping[key] is not None, where, f"{key}: is required")
-    return mapping[key]
-
-
-def _string(mapping: dict, key: str, where: str) -> str:
-    value = _required(mapping, key, where)
-    _expect(isinstance(value, str) and value.strip() != "", where, f"{key}: must be a non-empty string")
-    return value
-
-
-def _only_keys(mapping: dict, allowed: set[str], where: str) -> None:
-    unknown = sorted(set(map(str, mapping)) - allowed)
-    _expect(not unknown, where, f"unknown key {unknown[0]!r} (allowed: {', '.join(sorted(allowed))})"
-            if unknown else "")

@@ -36,7 +36,7 @@ class Clash:
 def claims_of(template: Template, context: Mapping[str, Any]) -> list[Claim]:
     """The ports a sidecar listens on, with its parameters (and the app) in `context`."""
     return [Claim(port.resolve(context), port.protocol, port.name,
-                  getattr(port.number, "param", None)) for port in template.ports]
+                  getattr(port.number, "param", None)) for port in template.definition.ports]
 
 
 def owner_of(sidecar: str) -> str:

@@ -156,7 +156,7 @@ def _check_needs_and_conflicts(choices: list[SidecarChoice], catalog: Catalog, a
     names = {c.name for c in choices}
     for choice in choices:
         template = catalog.get(choice.name)
-        for need in template.definition.get("needs") or []:
+        for need in template.definition.needs:
             if getattr(app, need, None) is None:
                 raise SpecError(f"app.{need}: is required by sidecar {choice.name!r}")
         for other in template.conflicts:

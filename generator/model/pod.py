@@ -6,14 +6,14 @@ volumes, probes, resources and users by construction.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from typing import Any
 
 from generator import rules
 from generator.catalog.loader import Catalog, Template
+from generator.catalog.schema import (DEFAULT_VOLUME_SIZE, PROBE_DELAY, PROBE_FAILURES, PROBE_PERIOD,
+                                      PROBE_TIMEOUT, ProbeDef, check_expanded)
 from generator.errors import CatalogError, SpecError
-from generator.model.render import expand, render_file
+from generator.model.render import expand, expand_definition, render_file
 from generator.input.spec import App, SidecarChoice, Spec, template_context
 
 APP_USER = 10001  # uid/gid >= 10000 keeps clear of host users (checkov CKV_K8S_40)
@@ -40,10 +40,10 @@ class Port:
 class Probe:
     port: int
     path: str | None = None  # None: a TCP check
-    period: int = 10
-    timeout: int = 2
-    failures: int = 3
-    initial_delay: int = 0
+    period: int = PROBE_PERIOD
+    timeout: int = PROBE_TIMEOUT
+    failures: int = PROBE_FAILURES
+    initial_delay: int = PROBE_DELAY
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +56,7 @@ class Mount:
 @dataclass(frozen=True, slots=True)
 class Volume:
     name: str
-    size: str = "64Mi"  # emptyDir sizeLimit / tmpfs size
+    size: str = DEFAULT_VOLUME_SIZE  # emptyDir sizeLimit / tmpfs size
     config_of: str | None = None  # a sidecar's config files instead of scratch space
 
 
@@ -125,7 +125,7 @@ def build_pod(spec: Spec, catalog: Catalog) -> Pod:
         sidecars.append(container)
         volumes += own_volumes
         files += own_files
-    fronted = any(catalog.get(c.name).definition.get("fronts_app") for c in spec.sidecars)
+    fronted = any(catalog.get(c.name).definition.fronts_app for c in spec.sidecars)
     app_env = [pair for c in chosen for pair in _app_env(catalog.get(c.name), c, spec.app)]
     # The prometheus.io annotations name one port per pod: a metrics sidecar's wins over the
     # app's own path, and only the scraped port is opened (the app's port behind a proxy
@@ -170,7 +170,7 @@ def build_namespace_holder(image: str, containers: tuple[Container, ...]) -> Con
 def _build_app(app: App, fronted: bool, env: list[tuple[str, str]], scraped: bool
                ) -> tuple[Container, list[Volume]]:
     health = app.health_path
-    volumes = [Volume("tmp", "64Mi")]
+    volumes = [Volume("tmp")]
     mounts = [Mount("tmp", "/tmp")]
     if app.log_dir:
         volumes.append(Volume(APP_LOGS, "256Mi"))
@@ -196,89 +196,43 @@ def _build_app(app: App, fronted: bool, env: list[tuple[str, str]], scraped: boo
 def _build_sidecar(template: Template, choice: SidecarChoice, app: App
                    ) -> tuple[Container, list[Volume], list[ConfigFile]]:
     context = template_context(app, choice.values)
-    where = f"{template.folder}/sidecar.yaml"
-    d = expand(dict(template.definition), context, where)
-    try:
-        volumes = [Volume(f"{template.name}-{v['name']}", str(v.get("size", "64Mi")))
-                   for v in d.get("volumes") or []]
-        mounts = [Mount(f"{template.name}-{v['name']}", v["path"]) for v in d.get("volumes") or []]
-        mounts += [Mount(m["volume"], m["path"], bool(m.get("read_only", False)))
-                   for m in d.get("mounts") or []]
-        files = [ConfigFile(template.name, name.removesuffix(".j2"),
-                            render_file(name, text, context, f"{template.folder}/files/{name}"))
-                 for name, text in template.files]
-        config_dir = d.get("config_dir")
-        if files:
-            if not config_dir:
-                raise CatalogError(f"{where}: config_dir: is required when files/ has files")
-            volumes.append(Volume(f"{template.name}-config", config_of=template.name))
-            mounts.append(Mount(f"{template.name}-config", config_dir, read_only=True))
-        for file in files:
-            if not rules.is_safe_relative(file.path):
-                raise CatalogError(f"{template.folder}/files/{file.path}: unsafe file name")
-        probes = d.get("probes") or {}
-        resources = d["resources"]
-        container = Container(
-            name=template.name, image=template.image, capability=template.capability,
-            run_as=int(d.get("run_as", APP_USER)),
-            ports=tuple(Port(p["name"], int(p["port"]), p.get("protocol", "TCP"),
-                             bool(p.get("public", False)), p.get("scrape_path"))
-                        for p in d["ports"]),
-            mounts=tuple(mounts),
-            startup=_probe(probes.get("startup")), readiness=_probe(probes.get("readiness")),
-            liveness=_probe(probes.get("liveness")),
-            requests=tuple((k, str(v)) for k, v in resources["requests"].items()),
-            limits=tuple((k, str(v)) for k, v in resources["limits"].items()),
-            command=tuple(map(str, d.get("command") or ())), args=tuple(map(str, d.get("args") or ())),
-            env=tuple((k, str(v)) for k, v in (d.get("env") or {}).items()),
-            compose_healthcheck=tuple(map(str, d.get("compose_healthcheck") or ())),
-            pre_stop_sleep=int(d.get("pre_stop_sleep", 0)), config_dir=config_dir,
-        )
-        _check_values(container)
-    except (KeyError, TypeError, ValueError, AttributeError, SpecError) as exc:
-        reason = exc.message if isinstance(exc, SpecError) else f"{type(exc).__name__}: {exc}"
-        raise CatalogError(f"{where}: malformed definition ({reason}); `sidecar-new catalog lint` "
-                           "names the line") from None
+    where = str(template.definition_file)
+    # The schema's value rules once more, now that every {{ }} is filled in.
+    d = check_expanded(expand_definition(template.definition, context, where), where)
+    volumes = [Volume(f"{template.name}-{v.name}", str(v.size)) for v in d.volumes]
+    mounts = [Mount(f"{template.name}-{v.name}", v.path) for v in d.volumes]
+    mounts += [Mount(m.volume, m.path, m.read_only) for m in d.mounts]
+    files = [ConfigFile(template.name, name.removesuffix(".j2"),
+                        render_file(name, text, context, f"{template.folder}/files/{name}"))
+             for name, text in template.files]
+    if files:  # the schema requires config_dir when files/ has files
+        volumes.append(Volume(f"{template.name}-config", config_of=template.name))
+        mounts.append(Mount(f"{template.name}-config", d.config_dir, read_only=True))
+    container = Container(
+        name=template.name, image=template.image, capability=template.capability, run_as=d.run_as,
+        ports=tuple(Port(p.name, p.number, p.protocol, p.public, p.scrape_path) for p in d.ports),
+        mounts=tuple(mounts),
+        startup=_probe(d.probe("startup")), readiness=_probe(d.probe("readiness")),
+        liveness=_probe(d.probe("liveness")),
+        requests=tuple((k, str(v)) for k, v in d.requests), limits=tuple((k, str(v)) for k, v in d.limits),
+        command=tuple(map(str, d.command)), args=tuple(map(str, d.args)),
+        env=tuple((k, str(v)) for k, v in d.env), compose_healthcheck=tuple(map(str, d.compose_healthcheck)),
+        pre_stop_sleep=d.pre_stop_sleep, config_dir=d.config_dir,
+    )
     return container, volumes, files
 
 
-_MEMORY = re.compile(r"[0-9]+(Ki|Mi|Gi)?")
-
-
-def _check_values(container: Container) -> None:
-    """What a catalog that never went through `catalog lint` could get wrong and the emitters
-    would otherwise turn into invalid output or a crash."""
-    if container.run_as < 1:
-        raise ValueError(f"run_as: {container.run_as} must be a non-root uid")
-    for port in container.ports:
-        rules.port(f"ports.{port.name}", port.number)
-    for part, resources in (("requests", container.requests), ("limits", container.limits)):
-        values = dict(resources)
-        for key in ("cpu", "memory"):
-            rules.quantity(f"resources.{part}.{key}", values[key])
-        if not _MEMORY.fullmatch(values["memory"]):
-            raise ValueError(f"resources.{part}.memory: {values['memory']!r} must be bytes, Ki, Mi or Gi")
-    requests, limits = dict(container.requests), dict(container.limits)
-    for key in ("cpu", "memory"):
-        if rules.quantity_value(limits[key]) < rules.quantity_value(requests[key]):
-            raise ValueError(f"resources.limits.{key}: {limits[key]} is below the request "
-                             f"{requests[key]}; the API server refuses that")
-    for mount in container.mounts:
-        rules.directory(f"mount of {mount.volume}", mount.path)
-
-
-def _probe(raw: Any) -> Probe | None:
-    if not raw:
+def _probe(probe: ProbeDef | None) -> Probe | None:
+    if probe is None:
         return None
-    return Probe(port=int(raw["port"]), path=raw.get("path"), period=int(raw.get("period", 10)),
-                 timeout=int(raw.get("timeout", 2)), failures=int(raw.get("failures", 3)),
-                 initial_delay=int(raw.get("initial_delay", 0)))
+    return Probe(port=probe.port, path=probe.path, period=probe.period, timeout=probe.timeout,
+                 failures=probe.failures, initial_delay=probe.initial_delay)
 
 
 def _app_env(template: Template, choice: SidecarChoice, app: App) -> list[tuple[str, str]]:
-    raw = expand(dict(template.definition.get("app_env") or {}), template_context(app, choice.values),
-                 f"{template.folder}/sidecar.yaml: app_env")
-    return [(str(k), str(v)) for k, v in raw.items()]
+    context = template_context(app, choice.values)
+    return [(k, str(expand(v, context, f"{template.definition_file}: app_env.{k}")))
+            for k, v in template.definition.app_env]
 
 
 def _check_mounts(containers: tuple[Container, ...], volume_names: set[str]) -> None:

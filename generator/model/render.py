@@ -10,9 +10,11 @@ from __future__ import annotations
 import json
 import keyword
 import re
+from dataclasses import fields, is_dataclass, replace
 from functools import lru_cache
 from typing import Any, Mapping
 
+from generator.catalog.schema import Definition, Ref
 from generator.errors import RenderError
 
 _STRUCTURED_SUFFIXES = (".yaml", ".yml", ".json")
@@ -81,6 +83,25 @@ def expand(value: Any, context: Mapping[str, Any], where: str) -> Any:
         return _template(False, value).render(**context)
     except (TemplateError, ArithmeticError, TypeError, ValueError) as exc:
         raise _fail(where, exc) from None
+
+
+def expand_definition(definition: Definition, context: Mapping[str, Any], where: str) -> Definition:
+    """The typed definition with every {{ }} filled in (parameters are not expanded)."""
+    return replace(definition, **{f.name: _expand_typed(getattr(definition, f.name), context, f"{where}: {f.name}")
+                                  for f in fields(definition) if f.name != "params"})
+
+
+def _expand_typed(value: Any, context: Mapping[str, Any], where: str) -> Any:
+    if isinstance(value, Ref):
+        return value.resolve(context)
+    if is_dataclass(value):
+        return replace(value, **{f.name: _expand_typed(getattr(value, f.name), context, f"{where}.{f.name}")
+                                 for f in fields(value)})
+    if isinstance(value, tuple):
+        if all(isinstance(item, tuple) and len(item) == 2 for item in value):  # (key, value) pairs
+            return tuple((key, _expand_typed(item, context, f"{where}.{key}")) for key, item in value)
+        return tuple(_expand_typed(item, context, f"{where}[{i}]") for i, item in enumerate(value))
+    return expand(value, context, where)
 
 
 def _plain(value: str, context: Mapping[str, Any]) -> Any:

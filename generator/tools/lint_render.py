@@ -87,19 +87,18 @@ def _claims(template: Template) -> tuple[set, set, set] | None:
     """(port numbers with protocol, port names, volume names it owns or writes) with the
     defaults applied; None
     when the template does not render (the render check reports why)."""
-    from generator.model.render import expand
+    from generator.model.render import expand_definition
 
     app = App(**SAMPLE_APP)
     params = {**{p.name: p.default for p in template.params if not p.required}, **sample_params(template)}
     try:
         context = template_context(app, params)
         ports = claims_of(template, context)
-        volumes = expand(list(template.definition.get("volumes") or []), context, template.name)
-        mounts = expand(list(template.definition.get("mounts") or []), context, template.name)
-        names = {f"{template.name}-{v['name']}" for v in volumes}
+        d = expand_definition(template.definition, context, template.name)
+        names = {f"{template.name}-{v.name}" for v in d.volumes}
         # A shared volume (the app's logs, another sidecar's) written by two sidecars is a fight too.
-        names |= {m["volume"] for m in mounts if not m.get("read_only")}
-    except (SidecarError, KeyError, TypeError):
+        names |= {m.volume for m in d.mounts if not m.read_only}
+    except SidecarError:
         return None
     if template.files:
         names.add(f"{template.name}-config")

@@ -87,7 +87,7 @@ def missing_needs(names: list[str], catalog: Catalog, answers_app: Mapping[str, 
     """(sidecar, app field) for each app value a chosen sidecar needs and the app lacks."""
     missing = []
     for name in names:
-        for need in catalog.get(name).definition.get("needs") or []:
+        for need in catalog.get(name).definition.needs:
             if answers_app.get(need) in (None, "") and need not in [n for _, n in missing]:
                 missing.append((name, need))
     return missing
