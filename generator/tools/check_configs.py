@@ -14,6 +14,8 @@ from generator.errors import CheckError
 from generator.yamlio import load_file
 
 Problems = list[str]
+# The checkers come from PyPI with the package, or from a clone of this project (pip install -e).
+INSTALL_HINT = "install the checkers with pip install 'sidecar-new[check]' (in a clone: pip install -e '.[check]')"
 
 
 # Hand-edited files can hold anything: the own rules read them through these two, so a wrong
@@ -39,7 +41,7 @@ def check_envoy(config_file: Path) -> Problems:
     try:
         from envoy_data_plane.envoy.config.bootstrap.v3 import Bootstrap
     except ImportError:
-        raise CheckError("envoy-data-plane: not installed; pip install 'sidecar-new[check]'") from None
+        raise CheckError("envoy-data-plane: not installed; " + INSTALL_HINT) from None
     problems = [f"{config_file}: {problem}" for problem in lint_envoy(config)]
     for type_url in sorted({node["@type"] for node in _nodes(config) if isinstance(node.get("@type"), str)}):
         package = type_url.rsplit("/", 1)[-1].rsplit(".", 1)[0]
