@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import examples
 from generator.catalog.loader import load_catalog
 from generator.tools.check import check_folder
 from generator.errors import SpecError
@@ -62,7 +63,7 @@ def valid_answers(draw) -> dict:
     return answers
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(12), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(answers=valid_answers())
 def test_valid_answers_render_output_the_real_validators_accept(answers: dict) -> None:
     files = build(parse_spec(answers, CATALOG), CATALOG)
@@ -71,7 +72,7 @@ def test_valid_answers_render_output_the_real_validators_accept(answers: dict) -
         assert check_folder(Path(scratch) / "out") == []
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(answers=valid_answers())
 def test_rendering_the_same_answers_twice_is_byte_identical(answers: dict) -> None:
     assert build(parse_spec(answers, CATALOG), CATALOG) == build(parse_spec(copy.deepcopy(answers), CATALOG), CATALOG)
@@ -93,7 +94,7 @@ BAD_VALUES = {
 }
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(answers=valid_answers(), field=st.sampled_from(sorted(BAD_VALUES)), data=st.data())
 def test_invalid_answers_are_always_refused_cleanly(answers: dict, field: str, data) -> None:
     section, key = field.split(".") if "." in field else (field, None)
@@ -108,7 +109,7 @@ def test_invalid_answers_are_always_refused_cleanly(answers: dict, field: str, d
     assert "\n" not in message and message.startswith(field.split(".")[0])
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(answers=valid_answers(), key=st.sampled_from(["name", "image", "port", "health_path", "log_dir",
                                                       "metrics_path", "replicas", "health_command"]),
        value=st.one_of(st.none(), st.text(), st.integers(), st.floats(), st.booleans(),

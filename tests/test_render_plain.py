@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from jinja2 import StrictUndefined, Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from conftest import examples
 from generator.errors import RenderError
 from generator.model.render import expand
 
@@ -40,7 +41,7 @@ _values = st.lists(st.tuples(_text, _expression), min_size=1, max_size=4).flatma
     lambda pairs: _text.map(lambda tail: "".join(a + b for a, b in pairs) + tail))
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=examples(500), deadline=None)
 @given(_values)
 def test_plain_substitutions_give_what_jinja_gives(value: str) -> None:
     try:

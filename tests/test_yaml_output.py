@@ -10,6 +10,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import examples
 from generator import yamlio
 from generator.errors import SpecError
 
@@ -33,7 +34,7 @@ def _pure_python(documents: list) -> str:
                          default_flow_style=False, allow_unicode=True, width=4096)
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(_documents)
 def test_yaml_output_is_byte_identical_to_pyyamls_own_emitter(documents: list) -> None:
     assert yamlio.dump_all(documents) == _pure_python(documents)
