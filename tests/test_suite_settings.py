@@ -45,7 +45,7 @@ def test_not_slow_leaves_the_e2e_suite_off_in_a_real_run() -> None:
                            "-m", "not slow", "tests/e2e/test_compose.py", "tests/test_validators.py"],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "test_compose.py" not in done.stdout and "checkov" not in done.stdout
+    assert "test_compose.py" not in done.stdout and "test_kubernetes_output_passes_checkov" not in done.stdout
     assert "test_golden_output_passes_every_real_validator" in done.stdout
 
 
