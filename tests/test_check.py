@@ -401,3 +401,18 @@ def test_a_compose_cpu_reservation_fails_check_as_a_key_that_does_nothing(render
     (render / "compose.yaml").write_text(yaml.safe_dump(compose))
     code, output = check_output(render)
     assert code == 1 and "service fluentd: deploy.resources.reservations.cpus does nothing in Compose" in output
+
+
+def test_a_hand_written_compose_service_is_checked_for_pinning_and_hardening(tmp_path: Path) -> None:
+    """The newcomer's case: an unpinned image and none of the hardening; each is one line."""
+    build_file_tree(tmp_path, {"compose.yaml": """\
+        services:
+          proxy:
+            image: envoyproxy/envoy:latest
+            logging: {options: {max-size: 10m}}
+        """})
+    code, output = check_output(tmp_path)
+    assert code == 1
+    for problem in ["image 'envoyproxy/envoy:latest' is not pinned", "not read_only", "cap_drop does not drop ALL",
+                    "no user", "no security_opt no-new-privileges:true", "no deploy.resources.limits"]:
+        assert f"compose.yaml: service proxy: {problem}" in output, output

@@ -76,27 +76,136 @@ def check_compose(compose_file: Path) -> Problems:
     return problems + [f"{compose_file}: {problem}" for problem in lint_compose(document)]
 
 
+# The own rules, one function each, kept in registries that the lints run and that
+# tests/test_check_rules.py reads: a rule added here without a seeded-defect test fails it.
+# A compose rule gets (service name, service mapping); a container rule (where, container);
+# a pod rule the pod spec. Each yields one-line problems without the file name.
+ComposeRule = Callable[[str, dict[str, Any]], Iterator[str]]
+ContainerRule = Callable[[str, dict[str, Any]], Iterator[str]]
+PodRule = Callable[[dict[str, Any]], Iterator[str]]
+COMPOSE_RULES: dict[str, ComposeRule] = {}
+CONTAINER_RULES: dict[str, ContainerRule] = {}
+POD_RULES: dict[str, PodRule] = {}
+# Rules that are not one function over one object (tool runs, files that must agree, config
+# file structure): listed here by id so that they too must have a seeded-defect test.
+FOLDER_RULES = {
+    "docker-compose-config": "docker-compose config accepts compose.yaml",
+    "kustomize-builds": "kubectl kustomize builds k8s/",
+    "kubernetes-schema": "kubernetes-validate --strict accepts every object",
+    "recorded-kubernetes-version": "the schema is the Kubernetes version in .sidecar-new.yaml",
+    "record-shape": ".sidecar-new.yaml is a record",
+    "config-file-matches-config-map": "config/<sidecar>/ holds what the ConfigMaps hold",
+    "config-file-present": "every ConfigMap key has its file under config/",
+    "config-map-key-inside-folder": "a ConfigMap key is not mounted outside its folder",
+    "config-checksum-matches": "the Deployment's checksum is the ConfigMaps'",
+    "config-checksum-present": "a Deployment with config files carries the checksum",
+    "config-files-readable": "config/ is readable by the sidecars' users",
+    "envoy-api": "envoy.yaml is an Envoy v3 bootstrap",
+    "envoy-typed-config-known": "every typed_config type is one Envoy knows",
+    "envoy-listener-names-unique": "listener names are unique",
+    "envoy-routes-to-defined-clusters": "routes name defined clusters",
+    "envoy-ports-in-range": "ports are in 1..65535",
+    "envoy-ports-bound-once": "a port is bound once",
+    "fluentd-directives": "fluent.conf directives are well formed and balanced",
+    "fluentd-plugins-typed": "source, match and filter have an @type",
+}
+
+
+def compose_rule(rule_id: str) -> Callable[[ComposeRule], ComposeRule]:
+    def register(rule: ComposeRule) -> ComposeRule:
+        COMPOSE_RULES[rule_id] = rule
+        return rule
+    return register
+
+
+def container_rule(rule_id: str) -> Callable[[ContainerRule], ContainerRule]:
+    def register(rule: ContainerRule) -> ContainerRule:
+        CONTAINER_RULES[rule_id] = rule
+        return rule
+    return register
+
+
+def pod_rule(rule_id: str) -> Callable[[PodRule], PodRule]:
+    def register(rule: PodRule) -> PodRule:
+        POD_RULES[rule_id] = rule
+        return rule
+    return register
+
+
 def lint_compose(document: Any) -> Iterator[str]:
     """Own rules on compose.yaml; shapes docker-compose refuses (a service that is not a
     mapping, ...) are skipped here, as it reports them."""
     for name, service in mapping(_dig(document, "services")).items():
-        if not isinstance(service, dict):
-            continue
-        mode = str(service.get("network_mode", ""))
-        if mode.startswith("service:"):
-            # Compose accepts these beside network_mode; the engine refuses them later.
-            for key in ("ports", "expose", "hostname", "networks"):
-                if key in service:
-                    yield f"service {name}: {key} cannot go with {mode}"
-        if "limits" not in mapping(_dig(service, "deploy", "resources")):
-            yield f"service {name}: no deploy.resources.limits"
-        if "cpus" in mapping(_dig(service, "deploy", "resources", "reservations")):
-            yield (f"service {name}: deploy.resources.reservations.cpus does nothing in Compose (only "
-                   "the memory reservation is applied); remove it")
-        logging = mapping(service.get("logging"))
-        if logging.get("driver", "json-file") == "json-file" and "max-size" not in mapping(logging.get("options")):
-            yield (f"service {name}: container logs are never rotated (the json-file driver keeps every "
-                   "line); set logging.options max-size and max-file")
+        if isinstance(service, dict):
+            for rule in COMPOSE_RULES.values():
+                yield from rule(str(name), service)
+
+
+@compose_rule("compose-network-mode-alone")
+def _network_mode_alone(name: str, service: dict[str, Any]) -> Iterator[str]:
+    mode = str(service.get("network_mode", ""))
+    if mode.startswith("service:"):
+        # Compose accepts these beside network_mode; the engine refuses them later.
+        for key in ("ports", "expose", "hostname", "networks"):
+            if key in service:
+                yield f"service {name}: {key} cannot go with {mode}"
+
+
+@compose_rule("compose-image-pinned")
+def _compose_image_pinned(name: str, service: dict[str, Any]) -> Iterator[str]:
+    image = str(service.get("image", ""))
+    if "image" in service and not rules.is_pinned(image):
+        yield f"service {name}: image {image!r} is not pinned"
+
+
+@compose_rule("compose-read-only")
+def _compose_read_only(name: str, service: dict[str, Any]) -> Iterator[str]:
+    if service.get("read_only") is not True:
+        yield f"service {name}: not read_only (a writable root filesystem)"
+
+
+@compose_rule("compose-cap-drop-all")
+def _compose_cap_drop(name: str, service: dict[str, Any]) -> Iterator[str]:
+    drop = service.get("cap_drop")
+    if not isinstance(drop, list) or "ALL" not in drop:
+        yield f"service {name}: cap_drop does not drop ALL capabilities"
+
+
+@compose_rule("compose-user-not-root")
+def _compose_user(name: str, service: dict[str, Any]) -> Iterator[str]:
+    user = str(service.get("user", "")).split(":", 1)[0].strip()
+    if user in ("", "0", "root"):
+        yield (f"service {name}: runs as root (no user, or user 0); set user to a non-root uid"
+               if user else f"service {name}: no user (the image's, often root); set a non-root uid")
+
+
+@compose_rule("compose-no-new-privileges")
+def _compose_no_new_privileges(name: str, service: dict[str, Any]) -> Iterator[str]:
+    options = service.get("security_opt")
+    options = [str(o).replace("=", ":").replace(" ", "") for o in options] if isinstance(options, list) else []
+    if not {"no-new-privileges", "no-new-privileges:true"} & set(options):
+        yield f"service {name}: no security_opt no-new-privileges:true"
+
+
+@compose_rule("compose-limits")
+def _compose_limits(name: str, service: dict[str, Any]) -> Iterator[str]:
+    if "limits" not in mapping(_dig(service, "deploy", "resources")):
+        yield f"service {name}: no deploy.resources.limits"
+
+
+@compose_rule("compose-no-cpu-reservation")
+def _compose_cpu_reservation(name: str, service: dict[str, Any]) -> Iterator[str]:
+    if "cpus" in mapping(_dig(service, "deploy", "resources", "reservations")):
+        yield (f"service {name}: deploy.resources.reservations.cpus does nothing in Compose (only "
+               "the memory reservation is applied); remove it")
+
+
+@compose_rule("compose-logs-rotated")
+def _compose_logs_rotated(name: str, service: dict[str, Any]) -> Iterator[str]:
+    logging = mapping(service.get("logging"))
+    if logging.get("driver", "json-file") == "json-file" and "max-size" not in mapping(logging.get("options")):
+        yield (f"service {name}: container logs are never rotated (the json-file driver keeps every "
+               "line); set logging.options max-size and max-file")
 
 
 def check_config_modes(folder: Path) -> Problems:
@@ -174,41 +283,68 @@ def lint_pod_specs(documents: list[Any]) -> Iterator[str]:
         pod_spec = mapping(_dig(document, "spec", "template", "spec"))
         if not pod_spec:
             continue
+        kind = str(_dig(document, "kind"))
         for container in [*mappings(pod_spec.get("initContainers")), *mappings(pod_spec.get("containers"))]:
-            yield from _lint_container(str(_dig(document, "kind")), container)
-        for volume in mappings(pod_spec.get("volumes")):
-            if "emptyDir" in volume and "sizeLimit" not in mapping(volume["emptyDir"]):
-                yield f"volume {volume.get('name')}: emptyDir without sizeLimit"
+            for rule in CONTAINER_RULES.values():
+                yield from rule(f"{kind} container {container.get('name')}", container)
+        for pod_check in POD_RULES.values():
+            yield from pod_check(pod_spec)
 
 
-def _lint_container(kind: str, container: dict[str, Any]) -> Iterator[str]:
-    where = f"{kind} container {container.get('name')}"
+@pod_rule("k8s-emptydir-size-limit")
+def _empty_dir_size_limit(pod_spec: dict[str, Any]) -> Iterator[str]:
+    for volume in mappings(pod_spec.get("volumes")):
+        if "emptyDir" in volume and "sizeLimit" not in mapping(volume["emptyDir"]):
+            yield f"volume {volume.get('name')}: emptyDir without sizeLimit"
+
+
+@container_rule("k8s-image-pinned")
+def _image_pinned(where: str, container: dict[str, Any]) -> Iterator[str]:
     image = str(container.get("image", ""))
     if not rules.is_pinned(image):
         yield f"{where}: image {image!r} is not pinned"
+
+
+@container_rule("k8s-requests-and-limits")
+def _requests_and_limits(where: str, container: dict[str, Any]) -> Iterator[str]:
     for part in ("requests", "limits"):
         for key in ("cpu", "memory"):
             if key not in mapping(_dig(container, "resources", part)):
                 yield f"{where}: no resources.{part}.{key}"
+
+
+@container_rule("k8s-limit-not-below-request")
+def _limit_not_below_request(where: str, container: dict[str, Any]) -> Iterator[str]:
     for key in ("cpu", "memory"):
         request = rules.quantity_value(_dig(container, "resources", "requests", key))
         limit = rules.quantity_value(_dig(container, "resources", "limits", key))
         if request is not None and limit is not None and limit < request:
             yield f"{where}: resources.limits.{key} is below the request (the API server refuses it)"
+
+
+@container_rule("k8s-probes")
+def _probes(where: str, container: dict[str, Any]) -> Iterator[str]:
     for probe in ("readinessProbe", "livenessProbe"):
         if probe not in container:
             yield f"{where}: no {probe}"
-    security = mapping(container.get("securityContext"))
-    wanted: dict[str, Callable[[Any], bool]] = {
-        "runAsNonRoot": lambda v: v is True,
-        "allowPrivilegeEscalation": lambda v: v is False,
-        "readOnlyRootFilesystem": lambda v: v is True,
-        "capabilities": lambda v: isinstance(_dig(v, "drop"), list) and "ALL" in _dig(v, "drop"),
-        "seccompProfile": lambda v: _dig(v, "type") == "RuntimeDefault",
-    }
-    for key, good in wanted.items():
-        if not good(security.get(key)):
+
+
+def _hardened(key: str, good: Callable[[Any], bool]) -> ContainerRule:
+    def rule(where: str, container: dict[str, Any]) -> Iterator[str]:
+        if not good(mapping(container.get("securityContext")).get(key)):
             yield f"{where}: securityContext.{key} is not hardened"
+    return rule
+
+
+for _key, _good in {
+    "runAsNonRoot": lambda v: v is True,
+    "allowPrivilegeEscalation": lambda v: v is False,
+    "readOnlyRootFilesystem": lambda v: v is True,
+    "capabilities": lambda v: isinstance(_dig(v, "drop"), list) and "ALL" in _dig(v, "drop"),
+    "seccompProfile": lambda v: _dig(v, "type") == "RuntimeDefault",
+}.items():
+    container_rule(f"k8s-{_key}")(_hardened(_key, _good))
+del _key, _good
 
 
 def check_config_maps(folder: Path) -> Problems:
@@ -250,7 +386,11 @@ def lint_config_maps(folder: Path, config_maps: list[Any], deployments: list[Any
             yield from _compare_config_file(folder, sidecar, path, text, f"ConfigMap {name}", str(key))
     written = _dig(deployment, "spec", "template", "metadata", "annotations", CHECKSUM_ANNOTATION)
     expected = checksum_of(entries)
-    if written is not None and written != expected:
+    if written is None and entries and deployment:
+        yield (f"{folder / 'k8s' / 'deployment.yaml'}: Deployment {_dig(deployment, 'metadata', 'name')}: "
+               f"no annotation {CHECKSUM_ANNOTATION}, so pods will not restart on a config change; "
+               f"the ConfigMaps give {expected}")
+    elif written is not None and written != expected:
         yield (f"{folder / 'k8s' / 'deployment.yaml'}: Deployment {_dig(deployment, 'metadata', 'name')}: "
                f"annotation {CHECKSUM_ANNOTATION} does not match the ConfigMaps in k8s/configmaps.yaml, "
                f"so pods will not restart on a config change; the ConfigMaps give {expected}")
