@@ -1,7 +1,10 @@
-"""Input rules in one place: the answers file, the flags and the wizard all call these.
+"""Input rules in one place: the answers file, the flags, the wizard and the catalog
+schema all call these.
 
-Each check returns the clean value or raises SpecError naming the field, the value and
-the rule, so every front end refuses bad input with the same one-line message.
+Each check returns the clean value or raises RuleError naming the field, the value and
+the rule, so every front end refuses bad input with the same one-line message. RuleError
+belongs to no stage: the request wraps it in a SpecError, the catalog in a CatalogError
+(input/spec.py, catalog/schema.py), each keeping the message as it is.
 """
 
 from __future__ import annotations
@@ -10,7 +13,6 @@ import re
 from pathlib import PurePosixPath
 from typing import Any
 
-from generator.errors import SpecError
 
 KUBERNETES_VERSIONS = tuple(f"1.{minor}" for minor in range(25, 38))  # what the validators know
 DEFAULT_KUBERNETES_VERSION = "1.33"
@@ -36,11 +38,24 @@ _HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([
 _QUANTITY = re.compile(r"[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi)?")
 
 
-def _refuse(field: str, value: Any, rule: str) -> SpecError:
+class RuleError(ValueError):
+    """A value breaks a rule. `message` names the field, the value and the rule; `hint` is
+    how the command line may waive it (only the request shows it)."""
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.message, self.hint = message, hint
+
+    @property
+    def with_hint(self) -> str:
+        return f"{self.message} ({self.hint})" if self.hint else self.message
+
+
+def _refuse(field: str, value: Any, rule: str, hint: str = "") -> RuleError:
     shown = repr(value) if isinstance(value, str) else str(value)
     if len(shown) > 80:
         shown = shown[:77] + "..."
-    return SpecError(f"{field}: {shown} {rule}")
+    return RuleError(f"{field}: {shown} {rule}", hint)
 
 
 def dns_label(field: str, value: Any) -> str:
@@ -67,8 +82,8 @@ def image(field: str, value: Any, allow_unpinned: bool = False) -> str:
     if not match:
         raise _refuse(field, value, "is not an image reference ([registry[:port]/]path[:tag][@sha256:digest])")
     if not is_pinned(value) and not allow_unpinned:
-        raise _refuse(field, value, "is not pinned: give an exact tag or a @sha256 digest "
-                                    "(or pass --allow-unpinned)")
+        raise _refuse(field, value, "is not pinned: give an exact tag or a @sha256 digest",
+                      hint="or pass --allow-unpinned")
     return value
 
 
@@ -160,6 +175,33 @@ def kubernetes_version(field: str, value: Any) -> str:
         raise _refuse(field, value, f"is not a supported Kubernetes version "
                                     f"({KUBERNETES_VERSIONS[0]} to {KUBERNETES_VERSIONS[-1]}{hint})")
     return text
+
+
+def namespace(field: str, value: Any) -> str:
+    dns_label(field, value)
+    if value.startswith("kube-") or value == "default":
+        raise RuleError(f"{field}: {value!r} is reserved (default, kube-*); give the service a "
+                        "namespace of its own")
+    return value
+
+
+def flag(field: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise RuleError(f"{field}: {value!r} is not true or false")
+    return value
+
+
+def command(field: str, value: Any) -> tuple[str, ...]:
+    """An exec-form command (a Compose healthcheck): a list of non-empty strings."""
+    if not (isinstance(value, list) and all(isinstance(c, str) and c for c in value)):
+        raise RuleError(f"{field}: {value!r} must be a list of strings (exec form, e.g. "
+                        "[wget, -q, --spider, http://127.0.0.1:8080/healthz])")
+    return tuple(value)
+
+
+def native_sidecars(version: str) -> bool:
+    """Kubernetes runs sidecars as restartable init containers from this version on."""
+    return version_tuple(version) >= NATIVE_SIDECARS_FROM
 
 
 def version_tuple(version: str) -> tuple[int, int]:

@@ -67,3 +67,41 @@ def test_a_malformed_prefilled_sidecar_gets_the_answers_file_message(builtin_cat
         checks.prefilled_sidecars([{"name": "envoy", "params": {"port": 1}}], builtin_catalog)
     with pytest.raises(SpecError, match=r"'nginx' is not in catalog 'builtin'"):
         checks.prefilled_sidecars(["nginx"], builtin_catalog)
+
+
+def _spec_message(answers: dict, catalog) -> str:
+    with pytest.raises(SpecError) as refused:
+        parse_spec({"app": {"name": "web", "image": "team/web:1.0"}, **answers}, catalog)
+    return refused.value.message
+
+
+def _wizard_message(check) -> str:
+    with pytest.raises(SpecError) as refused:
+        check()
+    return refused.value.message
+
+
+@pytest.mark.parametrize("answers, wizard", [
+    ({"kubernetes": {"namespace": "kube-system"}}, lambda c: checks.namespace("kubernetes.namespace", "kube-system")),
+    ({"kubernetes": {"namespace": "Shop"}}, lambda c: checks.namespace("kubernetes.namespace", "Shop")),
+    ({"sidecars": [{"name": "envoy", "params": {"port": 1}}]},
+     lambda c: checks.prefilled_sidecars([{"name": "envoy", "params": {"port": 1}}], c)),
+    ({"sidecars": ["envoy", "envoy"]}, lambda c: checks.prefilled_sidecars(["envoy", "envoy"], c)),
+    ({"sidecars": [["envoy"]]}, lambda c: checks.prefilled_sidecars([["envoy"]], c)),
+    ({"sidecars": [{"name": "envoy", "params": {"listen_port": 70000}}]},
+     lambda c: checks.check_param(c.get("envoy"), "listen_port", 70000)),
+], ids=["reserved namespace", "namespace not a label", "unknown parameter", "listed twice", "malformed entry",
+        "parameter value"])
+def test_the_wizard_and_the_answers_file_refuse_with_the_same_message(builtin_catalog, answers, wizard) -> None:
+    assert _wizard_message(lambda: wizard(builtin_catalog)) == _spec_message(answers, builtin_catalog)
+
+
+def test_conflicts_and_needs_read_the_same_in_the_wizard_and_the_answers_file(builtin_catalog) -> None:
+    from generator.input.sidecars import needs_message
+
+    catalog = Catalog("t", "1", "t", tuple(
+        replace(t, conflicts=("envoy",)) if t.name == "metrics" else t for t in builtin_catalog.templates))
+    assert checks.selection_problem(["envoy", "metrics"], catalog, APP, {}) == _spec_message(
+        {"sidecars": ["envoy", "metrics"]}, catalog)
+    [(sidecar, field)] = checks.missing_needs(["fluentd"], builtin_catalog, {"name": "web"})
+    assert needs_message(sidecar, field) == _spec_message({"sidecars": ["fluentd"]}, builtin_catalog)

@@ -19,7 +19,7 @@ from typing import Any, Iterator, Mapping
 
 from generator import rules
 from generator.catalog.lines import Report, line_of
-from generator.errors import CatalogError, SpecError
+from generator.errors import CatalogError
 
 PARAM_TYPES = ("str", "int", "bool", "port", "path", "host")
 PARAM_KEYS = ("type", "default", "help", "choices", "advanced")
@@ -183,8 +183,8 @@ class Checker:
         """A rules.py rule on a literal value (its message names `where`)."""
         try:
             check(where, value)
-        except SpecError as exc:
-            return self.bad(node, key, "", exc.message.split(" (or pass --allow-unpinned)")[0])
+        except rules.RuleError as exc:
+            return self.bad(node, key, "", exc.message)
         return True
 
 
@@ -226,8 +226,8 @@ def parse_definition(data: Any, files: list[str], check: Checker) -> Definition 
         probes=probes, requests=requests, limits=limits,
         pre_stop_sleep=leaf(d, "pre_stop_sleep", "pre_stop_sleep") if "pre_stop_sleep" in d else 0,
     )
-    for where, problem in value_problems(definition, at_load=True):
-        check.bad(_At(lines.get(where) or data.line), None, where, problem)
+    for field, problem in value_problems(definition, at_load=True):
+        check.bad(_At(lines.get(field) or data.line), None, "", problem)
     return None if check.count else definition
 
 
@@ -402,27 +402,23 @@ def _expr(value: Any) -> bool:
     return isinstance(value, str) and ("{{" in value or "{%" in value)
 
 
-def _refused(check: Any, field: str, value: Any) -> str | None:
-    try:
-        check(field, value)
-    except SpecError as exc:
-        return exc.message.removeprefix(f"{field}: ")
-    return None
-
-
 def value_problems(d: Definition, at_load: bool = False) -> Iterator[tuple[str, str]]:
-    """(field, problem) for every value that breaks a rule; at load, values holding {{ }}
-    are left for check_expanded."""
+    """(field, `field: problem`) for every value that breaks a rule; at load, values holding
+    {{ }} are left for check_expanded."""
     def bad(field: str, value: Any, problem: str | None) -> Iterator[tuple[str, str]]:
         if problem and not (at_load and _expr(value)):
-            yield field, problem
+            yield field, f"{field}: {problem}"
 
     def kind(value: Any, kinds: tuple[type, ...], name: str) -> str | None:
         good = isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds)
         return None if good else f"must be {name}, not {value!r}"
 
     def rule(check: Any, field: str, value: Any) -> Iterator[tuple[str, str]]:
-        yield from bad(field, value, _refused(check, field, value))
+        if not (at_load and _expr(value)):
+            try:
+                check(field, value)
+            except rules.RuleError as exc:
+                yield field, exc.message
 
     uid = kind(d.run_as, (int,), "a uid")
     if uid is None and d.run_as < MIN_UID:
@@ -436,12 +432,12 @@ def value_problems(d: Definition, at_load: bool = False) -> Iterator[tuple[str, 
     for key in ("env", "app_env"):
         for name, value in getattr(d, key):
             if not isinstance(name, str) or not _ENV_NAME.fullmatch(name):
-                yield f"{key}.{name}", "is not an environment variable name"
+                yield f"{key}.{name}", f"{key}.{name}: is not an environment variable name"
             elif isinstance(value, (dict, list)):
-                yield f"{key}.{name}", "must be a plain value"
+                yield f"{key}.{name}", f"{key}.{name}: must be a plain value"
             elif _SECRET.search(name) and value not in (None, ""):
-                yield f"{key}.{name}", ("looks like a secret: keep secrets out of templates (use a "
-                                        "Secret or a file the team mounts)")
+                yield f"{key}.{name}", (f"{key}.{name}: looks like a secret: keep secrets out of "
+                                        "templates (use a Secret or a file the team mounts)")
     for i, port in enumerate(d.ports):
         if not isinstance(port.number, Ref):
             yield from rule(rules.port, f"ports[{i}].port", port.number)
@@ -468,7 +464,7 @@ def value_problems(d: Definition, at_load: bool = False) -> Iterator[tuple[str, 
     for field, path in paths if at_load else ():
         if isinstance(path, str) and not _expr(path):
             if path in seen:
-                yield field, f"{path!r} is mounted twice in this container"
+                yield field, f"{field}: {path!r} is mounted twice in this container"
             seen.add(path)
     for kind_name, probe in d.probes:
         where = f"probes.{kind_name}"
@@ -485,16 +481,14 @@ def value_problems(d: Definition, at_load: bool = False) -> Iterator[tuple[str, 
     for part, values in (("requests", d.requests), ("limits", d.limits)):
         for key, value in values:
             field = f"resources.{part}.{key}"
-            problem = _refused(rules.quantity, field, str(value))
-            if problem is None and key == "memory":
-                problem = _memory(value)
-            yield from bad(field, value, problem)
+            found = list(rule(rules.quantity, field, str(value)))
+            yield from found or bad(field, value, _memory(value) if key == "memory" else None)
     requests, limits = dict(d.requests), dict(d.limits)
     for key in ("cpu", "memory"):
         low, high = rules.quantity_value(requests.get(key)), rules.quantity_value(limits.get(key))
         if low is not None and high is not None and high < low:
-            yield (f"resources.limits.{key}", f"{limits[key]} is below the request {requests[key]}; "
-                                              "the API server refuses that")
+            yield (f"resources.limits.{key}", f"resources.limits.{key}: {limits[key]} is below the "
+                                              f"request {requests[key]}; the API server refuses that")
     sleep = kind(d.pre_stop_sleep, (int,), "a number of seconds")
     if sleep is None and not 0 <= d.pre_stop_sleep <= MAX_PRE_STOP_SLEEP:
         sleep = f"must be from 0 to {MAX_PRE_STOP_SLEEP} seconds"
@@ -512,6 +506,6 @@ def _memory(value: Any) -> str | None:
 
 def check_expanded(d: Definition, where: str) -> Definition:
     """The value rules once every {{ }} is filled in: the first problem as a CatalogError."""
-    for field, problem in value_problems(d):
-        raise CatalogError(f"{where}: {field}: {problem}")
+    for _, problem in value_problems(d):
+        raise CatalogError(f"{where}: {problem}")
     return d

@@ -6,9 +6,11 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from generator import rules
-from generator.catalog.loader import Catalog, Template
+from generator.catalog.loader import Catalog
 from generator.errors import SpecError
+from generator.input import sidecars
 from generator.input.ports import PortLedger, claims_of, owner_of
+from generator.input.sidecars import known_keys, mapping
 
 APP_KEYS = ("name", "image", "port", "health_path", "log_dir", "metrics_path", "replicas",
             "health_command")
@@ -61,38 +63,36 @@ def template_context(app: App, params: Mapping[str, Any]) -> dict[str, Any]:
 
 def parse_spec(answers: Any, catalog: Catalog, allow_unpinned: bool = False) -> Spec:
     """Validate raw answers (from a file, flags or the wizard) into a Spec, or raise SpecError."""
-    answers = _mapping("answers", answers)
-    _known_keys("answers", answers, ANSWER_KEYS)
-    app = _parse_app(_mapping("app", answers.get("app")), allow_unpinned)
+    try:
+        return _parse(answers, catalog, allow_unpinned)
+    except rules.RuleError as exc:
+        raise SpecError(exc.with_hint) from None
+
+
+def _parse(answers: Any, catalog: Catalog, allow_unpinned: bool) -> Spec:
+    answers = mapping("answers", answers)
+    known_keys("answers", answers, ANSWER_KEYS)
+    app = _parse_app(mapping("app", answers.get("app")), allow_unpinned)
     sidecars = _parse_sidecars(answers.get("sidecars") or [], catalog, app)
     targets = rules.targets("targets", answers.get("targets", list(rules.TARGETS)))
-    kube = _mapping("kubernetes", answers.get("kubernetes") or {})
-    _known_keys("kubernetes", kube, ("version", "namespace", "create_namespace"))
+    kube = mapping("kubernetes", answers.get("kubernetes") or {})
+    known_keys("kubernetes", kube, ("version", "namespace", "create_namespace"))
     version = rules.kubernetes_version("kubernetes.version",
                                        kube.get("version", rules.DEFAULT_KUBERNETES_VERSION))
-    namespace = rules.dns_label("kubernetes.namespace", kube.get("namespace", app.name))
-    if namespace.startswith("kube-") or namespace == "default":
-        raise SpecError(f"kubernetes.namespace: {namespace!r} is reserved (default, kube-*); "
-                        "give the service a namespace of its own")
+    namespace = rules.namespace("kubernetes.namespace", kube.get("namespace", app.name))
     # A namespace of the service's own (named after it, the default) comes with the base;
     # another may be shared, and `kubectl delete -k` must not take its other services away.
-    create = kube.get("create_namespace", namespace == app.name)
-    if not isinstance(create, bool):
-        raise SpecError(f"kubernetes.create_namespace: {create!r} is not true or false")
+    create = rules.flag("kubernetes.create_namespace", kube.get("create_namespace", namespace == app.name))
     return Spec(app=app, sidecars=sidecars, targets=targets, kubernetes_version=version,
                 namespace=namespace, create_namespace=create)
 
 
 def _parse_app(raw: dict, allow_unpinned: bool) -> App:
-    _known_keys("app", raw, APP_KEYS)
+    known_keys("app", raw, APP_KEYS)
     for key in ("name", "image"):
         if raw.get(key) in (None, ""):
             raise SpecError(f"app.{key}: is required (give it in the answers file or as --{key})")
     values = {**DEFAULTS, **{k: v for k, v in raw.items() if v is not None}}
-    command = values.get("health_command", [])
-    if not (isinstance(command, list) and all(isinstance(c, str) and c for c in command)):
-        raise SpecError(f"app.health_command: {command!r} must be a list of strings "
-                        "(exec form, e.g. [wget, -q, --spider, http://127.0.0.1:8080/healthz])")
     return App(
         name=rules.service_name("app.name", values["name"]),
         image=rules.image("app.image", values["image"], allow_unpinned),
@@ -102,67 +102,24 @@ def _parse_app(raw: dict, allow_unpinned: bool) -> App:
         metrics_path=(rules.url_path("app.metrics_path", values["metrics_path"])
                       if "metrics_path" in values else None),
         replicas=rules.replicas("app.replicas", values["replicas"]),
-        health_command=tuple(command),
+        health_command=rules.command("app.health_command", values.get("health_command", [])),
     )
 
 
 def _parse_sidecars(raw: Any, catalog: Catalog, app: App) -> tuple[SidecarChoice, ...]:
-    if not isinstance(raw, list):
-        raise SpecError(f"sidecars: {raw!r} must be a list of catalog names")
-    choices: list[SidecarChoice] = []
-    for position, item in enumerate(raw):
-        field = f"sidecars[{position}]"
-        if isinstance(item, str):
-            name, given = item, {}
-        elif isinstance(item, dict):
-            _known_keys(field, item, ("name", "params"))
-            name, given = item.get("name"), item.get("params") or {}
-            given = _mapping(f"{field}.params", given)
-        else:
-            raise SpecError(f"{field}: {item!r} must be a name or {{name: ..., params: {{...}}}}")
-        if not isinstance(name, str):
-            raise SpecError(f"{field}.name: is required")
-        template = catalog.get(name)
-        if name == app.name:
-            raise SpecError(f"app.name: {name!r} is also the name of a chosen sidecar; container "
-                            "and service names must differ")
-        if any(c.name == name for c in choices):
-            raise SpecError(f"sidecars: {name!r} is listed twice")
-        choices.append(SidecarChoice(name, _parse_params(template, given, f"sidecars.{name}.params")))
-    _check_needs_and_conflicts(choices, catalog, app)
+    chosen = sidecars.entries(raw, catalog)
+    names = [name for name, _ in chosen]
+    if app.name in names:
+        raise SpecError(f"app.name: {app.name!r} is also the name of a chosen sidecar; container "
+                        "and service names must differ")
+    choices = [SidecarChoice(name, sidecars.fill_params(catalog.get(name), given)) for name, given in chosen]
+    for sidecar, field in sidecars.missing_needs(names, catalog, lambda field: getattr(app, field) is not None):
+        raise SpecError(sidecars.needs_message(sidecar, field))
+    problem = sidecars.conflict(names, catalog)
+    if problem:
+        raise SpecError(problem)
     _check_ports(choices, catalog, app)
     return tuple(choices)
-
-
-def _parse_params(template: Template, given: dict, field: str) -> tuple[tuple[str, Any], ...]:
-    for key in given:
-        if template.param(str(key)) is None:
-            known = ", ".join(p.name for p in template.params) or "none"
-            raise SpecError(f"{field}.{key}: unknown parameter of {template.name!r} (known: {known})")
-    values = []
-    for param in template.params:
-        if param.name in given:
-            value = rules.param_value(f"{field}.{param.name}", param.type, given[param.name],
-                                      param.choices, param.required)
-        elif param.required:
-            raise SpecError(f"{field}.{param.name}: is required ({param.help})")
-        else:
-            value = param.default
-        values.append((param.name, value))
-    return tuple(values)
-
-
-def _check_needs_and_conflicts(choices: list[SidecarChoice], catalog: Catalog, app: App) -> None:
-    names = {c.name for c in choices}
-    for choice in choices:
-        template = catalog.get(choice.name)
-        for need in template.definition.needs:
-            if getattr(app, need, None) is None:
-                raise SpecError(f"app.{need}: is required by sidecar {choice.name!r}")
-        for other in template.conflicts:
-            if other in names:
-                raise SpecError(f"sidecars: {choice.name!r} cannot go with {other!r} "
-                                "(the catalog declares them in conflict)")
 
 
 def _check_ports(choices: list[SidecarChoice], catalog: Catalog, app: App) -> None:
@@ -189,17 +146,3 @@ def to_answers(spec: Spec) -> dict[str, Any]:
         "targets": list(spec.targets),
         "kubernetes": kubernetes,
     }
-
-
-def _mapping(field: str, value: Any) -> dict:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise SpecError(f"{field}: must be a mapping, not {type(value).__name__}")
-    return value
-
-
-def _known_keys(field: str, mapping: dict, allowed: tuple[str, ...]) -> None:
-    for key in mapping:
-        if key not in allowed:
-            raise SpecError(f"{field}.{key}: unknown key (known: {', '.join(allowed)})")

@@ -81,7 +81,7 @@ def scaffold(root: Path, name: str, capability: str) -> list[Path]:
     return the files written. Nothing is written when a check fails."""
     try:
         rules.dns_label("NAME", name)
-    except SpecError as exc:
+    except rules.RuleError as exc:
         raise CatalogError(exc.message) from None
     if not _CAPABILITY.fullmatch(capability):
         raise CatalogError(f"--capability: {capability!r} must be a short lower-case word such as "

@@ -1,7 +1,7 @@
-"""The wizard's checks while answering: conflicts, needs and port clashes, with the spec's rules.
+"""The wizard's checks while answering: conflicts, needs and port clashes.
 
-Pure functions (no prompts), so they are tested directly and return the same one-line
-reasons parse_spec gives for an answers file.
+Pure functions (no prompts) over the request's own rules (input/sidecars.py, the port
+ledger, rules.py), so the wizard refuses what parse_spec refuses, in the same words.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from generator import rules
 from generator.catalog.loader import Catalog, Template
 from generator.errors import SpecError
 from generator.input.ports import Clash, PortLedger, claims_of, owner_of
-from generator.input.spec import DEFAULTS, App, parse_spec, template_context
+from generator.input import sidecars
+from generator.input.spec import DEFAULTS, App, template_context
 
 _INT = re.compile(r"[+-]?[0-9]+")
 
@@ -34,16 +35,7 @@ def app_of(answers_app: Mapping[str, Any]) -> App:
 
 
 def param_values(template: Template, given: Mapping[str, Any]) -> dict[str, Any] | None:
-    """Every parameter with defaults filled in, or None while a required one is missing."""
-    values = {}
-    for param in template.params:
-        if param.name in given:
-            values[param.name] = given[param.name]
-        elif param.required:
-            return None
-        else:
-            values[param.name] = param.default
-    return values
+    return sidecars.param_values(template, given)
 
 
 def port_clashes(template: Template, app: App, params: Mapping[str, Any], ledger: PortLedger) -> list[Clash]:
@@ -64,11 +56,9 @@ def selection_problem(names: list[str], catalog: Catalog, app: App,
                       given: Mapping[str, Mapping[str, Any]]) -> str | None:
     """Why these sidecars cannot go together, or None. Port clashes a parameter can fix
     are left for the parameter questions; a clash of fixed ports is reported here."""
-    for name in names:
-        for other in catalog.get(name).conflicts:
-            if other in names:
-                return (f"sidecars: {name!r} cannot go with {other!r} "
-                        "(the catalog declares them in conflict)")
+    problem = sidecars.conflict(names, catalog)
+    if problem:
+        return problem
     ledger = app_ports(app)
     for name in names:
         template = catalog.get(name)
@@ -85,43 +75,20 @@ def selection_problem(names: list[str], catalog: Catalog, app: App,
 def missing_needs(names: list[str], catalog: Catalog, answers_app: Mapping[str, Any]
                   ) -> list[tuple[str, str]]:
     """(sidecar, app field) for each app value a chosen sidecar needs and the app lacks."""
-    missing = []
-    for name in names:
-        for need in catalog.get(name).definition.needs:
-            if answers_app.get(need) in (None, "") and need not in [n for _, n in missing]:
-                missing.append((name, need))
-    return missing
+    return sidecars.missing_needs(names, catalog, lambda field: answers_app.get(field) not in (None, ""))
 
 
 def prefilled_sidecars(raw: Any, catalog: Catalog) -> list[tuple[str, dict]]:
-    """The pre-filled sidecars as (name, params); the spec's message for a malformed entry."""
-    if raw is None:
-        return []
-    entries = []
-    for item in raw if isinstance(raw, list) else [raw]:
-        name = item if isinstance(item, str) else item.get("name") if isinstance(item, dict) else None
-        params = item.get("params") or {} if isinstance(item, dict) else {}
-        template = catalog.get(name) if isinstance(name, str) else None  # unknown: its message
-        if template is None or not isinstance(params, dict) or not all(map(template.param, map(str, params))):
-            parse_spec({"app": {"name": "probe", "image": "probe:1"}, "sidecars": raw}, catalog)
-            raise SpecError(f"sidecars: {item!r} must be a name or {{name: ..., params: {{...}}}}")
-        entries.append((name, dict(params)))
-    return entries
+    """The pre-filled sidecars as (name, params), refused as the answers file refuses them."""
+    return [] if raw is None else sidecars.entries(raw, catalog)
 
 
 def namespace(field: str, value: Any) -> str:
-    """The spec's namespace rule, whatever it is: run parse_spec on a minimal request."""
-    probe = {"app": {"name": "probe", "image": "probe:1"}, "targets": ["kubernetes"],
-             "kubernetes": {"namespace": value}}
     try:
-        parse_spec(probe, Catalog("none", "0", "none", ()))
-    except SpecError as exc:
-        raise SpecError(exc.message.replace("kubernetes.namespace", field, 1)) from None
-    return value
+        return rules.namespace(field, value)
+    except rules.RuleError as exc:
+        raise SpecError(exc.message) from None
 
 
 def check_param(template: Template, param_name: str, value: Any) -> Any:
-    param = template.param(param_name)
-    assert param is not None
-    return rules.param_value(f"sidecars.{template.name}.params.{param_name}", param.type, value,
-                             param.choices, param.required)
+    return sidecars.check_param(template, param_name, value)

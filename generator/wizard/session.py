@@ -121,8 +121,8 @@ class _Wizard:
         try:
             valid(section[key])
             return False
-        except SpecError as exc:
-            _warn(exc.message)
+        except (SpecError, rules.RuleError) as exc:
+            _warn(_reason(exc))
             return True
 
     def app_default(self, key: str) -> Any:
@@ -199,7 +199,7 @@ class _Wizard:
         if self.should_ask(self.answers, "targets", lambda v: rules.targets("targets", v)):
             try:
                 current = rules.targets("targets", self.answers.get("targets", "both"))
-            except SpecError:
+            except rules.RuleError:
                 current = rules.TARGETS
             chosen = _ask(questionary.select("Targets", [Choice(t, v) for t, v in _TARGETS],
                                              default=current[0] if len(current) == 1 else "both"))
@@ -251,8 +251,8 @@ def _text(question: str, default: Any, rule: Callable[[Any], Any], convert: Call
         try:
             rule(convert(text))
             return True
-        except SidecarError as exc:  # shown under the prompt; the question stays open
-            return exc.message
+        except (SidecarError, rules.RuleError) as exc:  # shown under the prompt; the question stays open
+            return _reason(exc)
 
     prompt = questionary.text(question, default=str(default), validate=validate)
     _roomy_errors(prompt.application)
@@ -283,6 +283,11 @@ def _ask(question: questionary.Question) -> Any:
     app = question.application
     app.key_bindings = merge_key_bindings([app.key_bindings, bindings]) if app.key_bindings else bindings
     return question.unsafe_ask()
+
+
+def _reason(exc: SidecarError | rules.RuleError) -> str:
+    """The words parse_spec would use: a rule's message with its hint (--allow-unpinned)."""
+    return exc.with_hint if isinstance(exc, rules.RuleError) else exc.message
 
 
 def _warn(message: str) -> None:
