@@ -11,7 +11,7 @@ from generator.emit.compose import emit_compose
 from generator.emit.kubernetes import emit_kubernetes
 from generator.emit.readme import emit_readme
 from generator.output.fileset import FileSet, merge
-from generator.output.naming import CONFIG_DIR, RECORD
+from generator.output.naming import RECORD, config_file
 from generator.model.pod import Pod, build_pod
 from generator.input.spec import Spec, to_answers
 from generator.yamlio import dump
@@ -28,7 +28,7 @@ def build(spec: Spec, catalog: Catalog) -> FileSet:
 
 
 def emit_config_files(pod: Pod) -> FileSet:
-    return {f"{CONFIG_DIR}/{f.sidecar}/{f.path}": f.text.encode() for f in pod.config_files}
+    return {config_file(f.sidecar, f.path): f.text.encode() for f in pod.config_files}
 
 
 def record(spec: Spec, catalog: Catalog, files: FileSet) -> dict[str, Any]:

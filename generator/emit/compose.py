@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from generator.output.fileset import FileSet
+from generator.output.naming import CONFIG_DIR
 from generator.model.pod import APP_USER, HOLDER_USER, Container, Mount, Pod, Probe
 from generator.yamlio import dump
 
@@ -97,7 +98,7 @@ def _hardened(pod: Pod, container: Container) -> dict[str, Any]:
 def _mount(mount: Mount, config_of: dict[str, str]) -> dict[str, Any]:
     if mount.volume in config_of:
         # Config files are bind-mounted from config/<sidecar>/ beside compose.yaml.
-        return {"type": "bind", "source": f"./config/{config_of[mount.volume]}",
+        return {"type": "bind", "source": f"./{CONFIG_DIR}/{config_of[mount.volume]}",
                 "target": mount.path, "read_only": True}
     entry: dict[str, Any] = {"type": "volume", "source": mount.volume, "target": mount.path}
     if mount.read_only:

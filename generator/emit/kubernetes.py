@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-import hashlib
-from typing import Any, Iterable
+from typing import Any
 
 from generator.emit.kubernetes_containers import container_spec
 from generator.output.fileset import FileSet
+from generator.output.naming import (CHECKSUM_ANNOTATION, MANAGED_BY_LABEL, NAME_LABEL, TOOL, checksum_of,
+                                     config_key, config_map_name)
 from generator.model.pod import APP_USER, Pod
 from generator.yamlio import dump, dump_all
-
-CHECKSUM_ANNOTATION = "sidecar-new.dev/config-checksum"
 
 
 def labels(pod: Pod) -> dict[str, str]:
     return {**selector(pod), "app.kubernetes.io/component": "server",
-            "app.kubernetes.io/managed-by": "sidecar-new"}
+            MANAGED_BY_LABEL: TOOL}
 
 
 def selector(pod: Pod) -> dict[str, str]:
-    return {"app.kubernetes.io/name": pod.name, "app.kubernetes.io/instance": pod.name}
+    return {NAME_LABEL: pod.name, "app.kubernetes.io/instance": pod.name}
 
 
 def emit_kubernetes(pod: Pod) -> FileSet:
@@ -58,20 +57,12 @@ def _service_account(pod: Pod) -> dict[str, Any]:
             "automountServiceAccountToken": False}
 
 
-def config_map_name(pod: Pod, sidecar: str) -> str:
-    return f"{pod.name}-{sidecar}-config"
-
-
-def config_key(path: str) -> str:
-    return path.replace("/", "__")  # ConfigMap keys cannot hold '/'
-
-
 def _config_maps(pod: Pod) -> list[dict[str, Any]]:
     maps = []
     for sidecar in dict.fromkeys(f.sidecar for f in pod.config_files):
         data = {config_key(f.path): f.text for f in pod.config_files if f.sidecar == sidecar}
         maps.append({"apiVersion": "v1", "kind": "ConfigMap",
-                     "metadata": _metadata(pod, config_map_name(pod, sidecar)), "data": data})
+                     "metadata": _metadata(pod, config_map_name(pod.name, sidecar)), "data": data})
     return maps
 
 
@@ -79,20 +70,12 @@ def config_checksum(pod: Pod) -> str:
     return checksum_of((f.sidecar, f.path, f.text) for f in pod.config_files)
 
 
-def checksum_of(files: Iterable[tuple[str, str, str]]) -> str:
-    """sha256 over (sidecar, path, text) in order; `check` recomputes it from the ConfigMaps."""
-    digest = hashlib.sha256()
-    for sidecar, path, text in files:
-        digest.update(f"{sidecar}/{path}\0{text}\0".encode())
-    return digest.hexdigest()
-
-
 def _volume(pod: Pod, volume) -> dict[str, Any]:
     if volume.config_of is None:
         return {"name": volume.name, "emptyDir": {"sizeLimit": volume.size}}
     items = [{"key": config_key(f.path), "path": f.path}
              for f in pod.config_files if f.sidecar == volume.config_of]
-    source: dict[str, Any] = {"name": config_map_name(pod, volume.config_of)}
+    source: dict[str, Any] = {"name": config_map_name(pod.name, volume.config_of)}
     if any("/" in item["path"] for item in items):
         source["items"] = items
     return {"name": volume.name, "configMap": source}

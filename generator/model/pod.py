@@ -199,15 +199,15 @@ def _build_sidecar(template: Template, choice: SidecarChoice, app: App
     where = str(template.definition_file)
     # The schema's value rules once more, now that every {{ }} is filled in.
     d = check_expanded(expand_definition(template.definition, context, where), where)
-    volumes = [Volume(f"{template.name}-{v.name}", str(v.size)) for v in d.volumes]
-    mounts = [Mount(f"{template.name}-{v.name}", v.path) for v in d.volumes]
+    volumes = [Volume(volume_name(template.name, v.name), str(v.size)) for v in d.volumes]
+    mounts = [Mount(volume_name(template.name, v.name), v.path) for v in d.volumes]
     mounts += [Mount(m.volume, m.path, m.read_only) for m in d.mounts]
     files = [ConfigFile(template.name, name.removesuffix(".j2"),
                         render_file(name, text, context, f"{template.folder}/files/{name}"))
              for name, text in template.files]
     if files:  # the schema requires config_dir when files/ has files
-        volumes.append(Volume(f"{template.name}-config", config_of=template.name))
-        mounts.append(Mount(f"{template.name}-config", d.config_dir, read_only=True))
+        volumes.append(Volume(config_volume(template.name), config_of=template.name))
+        mounts.append(Mount(config_volume(template.name), d.config_dir, read_only=True))
     container = Container(
         name=template.name, image=template.image, capability=template.capability, run_as=d.run_as,
         ports=tuple(Port(p.name, p.number, p.protocol, p.public, p.scrape_path) for p in d.ports),
@@ -220,6 +220,15 @@ def _build_sidecar(template: Template, choice: SidecarChoice, app: App
         pre_stop_sleep=d.pre_stop_sleep, config_dir=d.config_dir,
     )
     return container, volumes, files
+
+
+def volume_name(sidecar: str, volume: str) -> str:
+    """A sidecar's own volume, named for the pod (lint's clash finder names them the same)."""
+    return f"{sidecar}-{volume}"
+
+
+def config_volume(sidecar: str) -> str:
+    return volume_name(sidecar, "config")
 
 
 def _probe(probe: ProbeDef | None) -> Probe | None:

@@ -1,5 +1,46 @@
-"""Names in the output folder that other stages and tools rely on (written by the
-emitters and the writer, read back by check, lint and replays)."""
+"""Names in the output folder that other stages and tools rely on: written by the emitters,
+the pipeline and the writer, read back by check, lint and replays. Each name is built and
+taken apart here, so the two sides cannot drift."""
 
+from __future__ import annotations
+
+import hashlib
+from typing import Iterable
+
+TOOL = "sidecar-new"
 RECORD = ".sidecar-new.yaml"  # the answers and provenance of a render, in its folder
 CONFIG_DIR = "config"  # config/<sidecar>/...: read by the containers, as their own users
+NAME_LABEL = "app.kubernetes.io/name"
+MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"  # = TOOL on everything the base ships
+CHECKSUM_ANNOTATION = "sidecar-new.dev/config-checksum"
+_CONFIG_MAP_SUFFIX = "-config"
+
+
+def config_file(sidecar: str, path: str) -> str:
+    """Where a sidecar's config file lands beside compose.yaml (a bind mount in Compose)."""
+    return f"{CONFIG_DIR}/{sidecar}/{path}"
+
+
+def config_map_name(app: str, sidecar: str) -> str:
+    return f"{app}-{sidecar}{_CONFIG_MAP_SUFFIX}"
+
+
+def config_map_sidecar(app: str, name: str) -> str | None:
+    """The sidecar whose config a ConfigMap of this app holds; None for any other name."""
+    prefix = f"{app}-"
+    if not name.startswith(prefix) or not name.endswith(_CONFIG_MAP_SUFFIX):
+        return None
+    return name.removeprefix(prefix).removesuffix(_CONFIG_MAP_SUFFIX) or None
+
+
+def config_key(path: str) -> str:
+    return path.replace("/", "__")  # ConfigMap keys cannot hold '/'
+
+
+def checksum_of(files: Iterable[tuple[str, str, str]]) -> str:
+    """sha256 over (sidecar, path, text) in order: the pod template's CHECKSUM_ANNOTATION, so
+    a config change rolls the pods; `check` recomputes it from the ConfigMaps."""
+    digest = hashlib.sha256()
+    for sidecar, path, text in files:
+        digest.update(f"{sidecar}/{path}\0{text}\0".encode())
+    return digest.hexdigest()

@@ -11,18 +11,14 @@ from typing import Any, Callable, Iterator
 
 from generator import rules
 from generator.tools.check_configs import INSTALL_HINT, Problems, check_envoy, check_fluentd, mapping, mappings
-from generator.emit.kubernetes import CHECKSUM_ANNOTATION, checksum_of
+from generator.output.naming import (CHECKSUM_ANNOTATION, CONFIG_DIR, MANAGED_BY_LABEL, NAME_LABEL, TOOL,
+                                     checksum_of, config_map_sidecar)
 from generator.errors import CheckError
 from generator.rules import DEFAULT_KUBERNETES_VERSION
 from generator.yamlio import load_file, load_text
 
 __all__ = ["check_folder", "check_compose", "check_config_modes", "check_kubernetes", "check_config_maps", "check_envoy",
            "check_fluentd", "kustomize", "lint_compose", "lint_pod_specs", "lint_config_maps"]
-
-# What emit/kubernetes.py writes: ConfigMaps named <app>-<sidecar>-config with this label, and the
-# Deployment's pod template annotated with a checksum over every config file.
-MANAGED_BY = "app.kubernetes.io/managed-by"
-
 
 def check_folder(folder: Path) -> Problems:
     if not folder.is_dir():
@@ -375,11 +371,9 @@ def lint_config_maps(folder: Path, config_maps: list[Any], deployments: list[Any
     for config_map in mappings(config_maps):
         name = str(_dig(config_map, "metadata", "name"))
         labels = mapping(_dig(config_map, "metadata", "labels"))
-        prefix = f"{labels.get('app.kubernetes.io/name')}-"
-        if (config_map.get("kind") != "ConfigMap" or labels.get(MANAGED_BY) != "sidecar-new"
-                or not name.startswith(prefix) or not name.endswith("-config")):
+        sidecar = config_map_sidecar(str(labels.get(NAME_LABEL)), name)
+        if config_map.get("kind") != "ConfigMap" or labels.get(MANAGED_BY_LABEL) != TOOL or sidecar is None:
             continue
-        sidecar = name.removeprefix(prefix).removesuffix("-config")
         for key, text in mapping(config_map.get("data")).items():
             path, text = mounted.get(name, {}).get(str(key), str(key)), str(text)
             entries.append((sidecar, path, text))
@@ -401,7 +395,7 @@ def _compare_config_file(folder: Path, sidecar: str, path: str, text: str, confi
     if Path(path).is_absolute() or ".." in Path(path).parts or ".." in Path(sidecar).parts:
         yield f"{folder / 'k8s' / 'configmaps.yaml'}: {config_map}: key {key} would be mounted outside its folder"
         return
-    config_file = folder / "config" / sidecar / path
+    config_file = folder / CONFIG_DIR / sidecar / path
     if not config_file.is_file():
         yield f"{config_file}: missing; {config_map} has it (key {key} in k8s/configmaps.yaml)"
         return

@@ -87,6 +87,7 @@ def _claims(template: Template) -> tuple[set, set, set] | None:
     """(port numbers with protocol, port names, volume names it owns or writes) with the
     defaults applied; None
     when the template does not render (the render check reports why)."""
+    from generator.model.pod import config_volume, volume_name
     from generator.model.render import expand_definition
 
     app = App(**SAMPLE_APP)
@@ -95,11 +96,11 @@ def _claims(template: Template) -> tuple[set, set, set] | None:
         context = template_context(app, params)
         ports = claims_of(template, context)
         d = expand_definition(template.definition, context, template.name)
-        names = {f"{template.name}-{v.name}" for v in d.volumes}
+        names = {volume_name(template.name, v.name) for v in d.volumes}
         # A shared volume (the app's logs, another sidecar's) written by two sidecars is a fight too.
         names |= {m.volume for m in d.mounts if not m.read_only}
     except SidecarError:
         return None
     if template.files:
-        names.add(f"{template.name}-config")
+        names.add(config_volume(template.name))
     return {(c.number, c.protocol) for c in ports}, {c.port_name for c in ports}, names
