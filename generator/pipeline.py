@@ -10,6 +10,7 @@ from generator.catalog.loader import Catalog
 from generator.emit.compose import emit_compose
 from generator.emit.kubernetes import emit_kubernetes
 from generator.emit.readme import emit_readme
+from generator.emit.targets import kubernetes_target
 from generator.output.fileset import FileSet, merge
 from generator.output.naming import RECORD, config_file
 from generator.model.pod import Pod, build_pod
@@ -18,11 +19,12 @@ from generator.yamlio import dump
 
 def build(spec: Spec, catalog: Catalog) -> FileSet:
     pod = build_pod(spec, catalog)
-    parts = [emit_config_files(pod), emit_readme(pod, spec.targets, f"{catalog.name} {catalog.version}")]
+    kubernetes = kubernetes_target(spec.targets, spec.kubernetes_version)
+    parts = [emit_config_files(pod), emit_readme(pod, spec.targets, f"{catalog.name} {catalog.version}", kubernetes)]
     if "compose" in spec.targets:
         parts.append(emit_compose(pod))
-    if "kubernetes" in spec.targets:
-        parts.append(emit_kubernetes(pod))
+    if kubernetes is not None:
+        parts.append(emit_kubernetes(pod, kubernetes))
     files = merge(*parts)
     return merge(files, {RECORD: dump(record(spec, catalog, files)).encode()})
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from generator.emit.kubernetes_containers import container_spec
+from generator.emit.targets import KubernetesTarget
 from generator.output.fileset import FileSet
 from generator.output.naming import (CHECKSUM_ANNOTATION, MANAGED_BY_LABEL, NAME_LABEL, TOOL, checksum_of,
                                      config_key, config_map_name)
@@ -21,12 +22,12 @@ def selector(pod: Pod) -> dict[str, str]:
     return {NAME_LABEL: pod.name, "app.kubernetes.io/instance": pod.name}
 
 
-def emit_kubernetes(pod: Pod) -> FileSet:
+def emit_kubernetes(pod: Pod, target: KubernetesTarget) -> FileSet:
     documents = {
         "k8s/namespace.yaml": [_namespace(pod)] if pod.create_namespace else [],
         "k8s/serviceaccount.yaml": [_service_account(pod)],
         "k8s/configmaps.yaml": _config_maps(pod),
-        "k8s/deployment.yaml": [_deployment(pod)],
+        "k8s/deployment.yaml": [_deployment(pod, target)],
         "k8s/service.yaml": [_service(pod)] if pod.public_ports else [],
         "k8s/networkpolicy.yaml": [_network_policy(pod)],
         "k8s/poddisruptionbudget.yaml": [_disruption_budget(pod)],
@@ -90,8 +91,9 @@ def _annotations(pod: Pod) -> dict[str, str]:
     return annotations
 
 
-def _deployment(pod: Pod) -> dict[str, Any]:
-    sidecars = [container_spec(c, pod, native_sidecar=pod.native_sidecars) for c in pod.sidecars]
+def _deployment(pod: Pod, target: KubernetesTarget) -> dict[str, Any]:
+    native = target.native_sidecars
+    sidecars = [container_spec(c, target, native_sidecar=native) for c in pod.sidecars]
     template_spec: dict[str, Any] = {
         "serviceAccountName": pod.name,
         "automountServiceAccountToken": False,
@@ -100,10 +102,10 @@ def _deployment(pod: Pod) -> dict[str, Any]:
                             "fsGroup": APP_USER, "seccompProfile": {"type": "RuntimeDefault"}},
         "terminationGracePeriodSeconds": pod.termination_grace,
     }
-    if pod.native_sidecars and sidecars:
+    if native and sidecars:
         template_spec["initContainers"] = sidecars
-    template_spec["containers"] = [container_spec(pod.app, pod, native_sidecar=False)]
-    if not pod.native_sidecars:
+    template_spec["containers"] = [container_spec(pod.app, target, native_sidecar=False)]
+    if not native:
         template_spec["containers"] += sidecars
     template_spec["volumes"] = [_volume(pod, v) for v in pod.volumes]
     return {

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator.model.pod import APP_USER, Container, Pod, Probe
+from generator.emit.targets import KubernetesTarget
+from generator.model.pod import APP_USER, Container, Probe
 
 
 def security_context(container: Container) -> dict[str, Any]:
@@ -21,7 +22,7 @@ def security_context(container: Container) -> dict[str, Any]:
     }
 
 
-def container_spec(container: Container, pod: Pod, native_sidecar: bool) -> dict[str, Any]:
+def container_spec(container: Container, target: KubernetesTarget, native_sidecar: bool) -> dict[str, Any]:
     spec: dict[str, Any] = {"name": container.name, "image": container.image,
                             "imagePullPolicy": "IfNotPresent"}
     if native_sidecar:
@@ -39,7 +40,7 @@ def container_spec(container: Container, pod: Pod, native_sidecar: bool) -> dict
                        ("livenessProbe", container.liveness)):
         if probe:
             spec[key] = _probe(probe)
-    if container.pre_stop_sleep and pod.prestop_sleep_supported:
+    if container.pre_stop_sleep and target.prestop_sleep:
         spec["lifecycle"] = {"preStop": {"sleep": {"seconds": container.pre_stop_sleep}}}
     spec["securityContext"] = security_context(container)
     if container.mounts:

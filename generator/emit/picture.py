@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import re
 
+from generator.emit.targets import KubernetesTarget
 from generator.model.pod import Container, Pod
 
 WIDTH = 76  # the boxes' outer width; a longer row widens every box
 
 
-def draw_pod(pod: Pod, kubernetes: bool = True) -> str:
-    """`kubernetes`: say how Kubernetes runs the sidecars (native or not); False for Compose only."""
+def draw_pod(pod: Pod, kubernetes: KubernetesTarget | None) -> str:
+    """`kubernetes`: say how that target runs the sidecars (native or not); None for Compose only."""
     app = pod.app
-    native = kubernetes and pod.native_sidecars
+    native = kubernetes is not None and kubernetes.native_sidecars
     # A sidecar with a public port while the app has none stands in front of it (a proxy).
     fronting = [] if any(p.public for p in app.ports) else [
         c for c in pod.sidecars if any(p.public for p in c.ports)]

@@ -94,9 +94,6 @@ class Pod:
     namespace: str
     create_namespace: bool
     replicas: int
-    kubernetes_version: str
-    native_sidecars: bool
-    prestop_sleep_supported: bool
     app: Container
     sidecars: tuple[Container, ...]
     volumes: tuple[Volume, ...]
@@ -117,7 +114,6 @@ class Pod:
 
 
 def build_pod(spec: Spec, catalog: Catalog) -> Pod:
-    version = rules.version_tuple(spec.kubernetes_version)
     chosen = sorted(spec.sidecars, key=lambda c: _START_ORDER.get(catalog.get(c.name).capability, 2))
     sidecars, volumes, files = [], [], []
     for choice in chosen:
@@ -139,9 +135,6 @@ def build_pod(spec: Spec, catalog: Catalog) -> Pod:
     return Pod(
         name=spec.app.name, namespace=spec.namespace, create_namespace=spec.create_namespace,
         replicas=spec.app.replicas,
-        kubernetes_version=spec.kubernetes_version,
-        native_sidecars=version >= rules.NATIVE_SIDECARS_FROM,
-        prestop_sleep_supported=version >= rules.PRESTOP_SLEEP_FROM,
         app=app, sidecars=tuple(sidecars), volumes=all_volumes, config_files=tuple(files),
         metrics_path=spec.app.metrics_path, termination_grace=30 + longest_sleep,
         namespace_holder=build_namespace_holder(catalog.namespace_holder, (app, *sidecars)),

@@ -47,7 +47,7 @@ def run_wizard(raw: dict[str, Any], catalog: Catalog, *, ask_all: bool = False,
     while True:
         wizard.ask_everything()
         try:
-            print(summary(wizard.answers, catalog, allow_unpinned, wizard.dest(), force))
+            print(summary(wizard.answers, catalog, allow_unpinned, wizard.dest(), _blocked(wizard.dest(), force)))
         except SpecError as problem:  # a rule only the whole request can check
             _warn(f"these answers cannot be rendered: {problem.message}")
             if _ask(questionary.select("What now?", default="change", choices=[
@@ -58,8 +58,7 @@ def run_wizard(raw: dict[str, Any], catalog: Catalog, *, ask_all: bool = False,
         if not confirm:
             return wizard.answers
         dest = wizard.dest()
-        # The writer would refuse an existing folder: do not offer what must fail.
-        blocked = not force and dest.is_dir() and any(dest.iterdir())
+        blocked = _blocked(dest, force)
         write = Choice(f"Write them to {dest}/", "write", disabled="it exists: run again with --force, "
                        "or --diff to compare" if blocked else None)
         choices = [write, Choice("Change answers", "change"), Choice("Quit without writing", "quit")]
@@ -70,6 +69,11 @@ def run_wizard(raw: dict[str, Any], catalog: Catalog, *, ask_all: bool = False,
         if action == "quit":
             raise SidecarError("quit at the summary; nothing written")
         wizard.ask_all = True  # go round again, every question, current answers as defaults
+
+
+def _blocked(dest: Path, force: bool) -> bool:
+    """The writer would refuse an existing folder: do not offer what must fail."""
+    return not force and dest.is_dir() and any(dest.iterdir())
 
 
 class _Wizard:
@@ -210,8 +214,7 @@ class _Wizard:
             self.answers["kubernetes"] = {}
         kube = self.answers["kubernetes"]
         if self.should_ask(kube, "version", lambda v: rules.kubernetes_version("kubernetes.version", v)):
-            native = lambda v: rules.version_tuple(v) >= rules.NATIVE_SIDECARS_FROM  # noqa: E731
-            versions = [Choice(f"{v}  {'native' if native(v) else 'classic'} sidecars", v)
+            versions = [Choice(f"{v}  {'native' if rules.native_sidecars(v) else 'classic'} sidecars", v)
                         for v in reversed(rules.KUBERNETES_VERSIONS)]
             current = str(kube.get("version", rules.DEFAULT_KUBERNETES_VERSION))
             kube["version"] = _ask(questionary.select(

@@ -11,13 +11,15 @@ from typing import Any
 from generator import rules
 from generator.catalog.loader import Catalog
 from generator.emit.picture import draw_pod
+from generator.emit.targets import kubernetes_target
 from generator.model.pod import build_pod
 from generator.input.spec import parse_spec
 
 
 def summary(answers: dict[str, Any], catalog: Catalog, allow_unpinned: bool, dest: Path,
-            force: bool = False) -> str:
-    """The answers as the spec reads them, then the picture of the pod."""
+            blocked: bool = False) -> str:
+    """The answers as the spec reads them, then the picture of the pod. `blocked`: dest
+    holds files and --force was not given (the caller looked; this reads no disk)."""
     spec = parse_spec(answers, catalog, allow_unpinned=allow_unpinned)
     app = spec.app
     sidecars = []
@@ -31,14 +33,14 @@ def summary(answers: dict[str, Any], catalog: Catalog, allow_unpinned: bool, des
             ("logs", app.log_dir or "stdout only"), ("metrics", app.metrics_path or "none"),
             ("sidecars", ", ".join(sidecars) or "none")]
     if "kubernetes" in spec.targets:
-        native = rules.version_tuple(spec.kubernetes_version) >= rules.NATIVE_SIDECARS_FROM
+        native = rules.native_sidecars(spec.kubernetes_version)
         targets.append(f"k8s/ for Kubernetes {spec.kubernetes_version} "
                        f"({'native' if native else 'classic'} sidecars)")
     rows.append(("targets", ", ".join(targets)))
     if "kubernetes" in spec.targets:
         rows.append(("namespace", spec.namespace))
     rows.append(("output", f"{dest}/"))
-    if not force and dest.is_dir() and any(dest.iterdir()):
+    if blocked:
         rows.append(("note", f"{dest}/ exists: it is replaced only with --force"))
     lines = ["", "Summary", *(f"  {key:<10} {value}" for key, value in rows)]
-    return "\n".join(lines) + "\n\n" + draw_pod(build_pod(spec, catalog), "kubernetes" in spec.targets)
+    return "\n".join(lines) + "\n\n" + draw_pod(build_pod(spec, catalog), kubernetes_target(spec.targets, spec.kubernetes_version))
