@@ -35,7 +35,6 @@ _URL_PATH = re.compile(r"/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*")
 _HTTP_TARGET = re.compile(r"/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*(\?[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*)?")
 _DIR_PATH = re.compile(r"(/[A-Za-z0-9._-]+)+")
 _HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\[[0-9a-fA-F:]+\]")
-_QUANTITY = re.compile(r"[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi)?")
 
 
 class RuleError(ValueError):
@@ -132,20 +131,38 @@ def replicas(field: str, value: Any) -> int:
     return value
 
 
+# Quantities are read here only: the rules, the limit-below-request checks and the Compose
+# emitter all take them apart with quantity_parts.
+_SUFFIXES = {"m": 1e-3, "": 1, "k": 1e3, "M": 1e6, "G": 1e9, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30}
+_ANY_QUANTITY = re.compile(r"([0-9]+(?:\.[0-9]+)?)(m|k|M|G|Ki|Mi|Gi)?")
+_WRITTEN_SUFFIXES = ("m", "", "Ki", "Mi", "Gi")  # what templates and answers may write
+_MEMORY_SUFFIXES = ("", "Ki", "Mi", "Gi")  # whole bytes: what Compose's k/m/g can say too
+
+
+def quantity_parts(value: Any) -> tuple[str, str] | None:
+    """A Kubernetes quantity as written, (number, suffix): 128Mi -> ('128', 'Mi'); None if
+    it is not one."""
+    match = _ANY_QUANTITY.fullmatch(str(value))
+    return (match[1], match[2] or "") if match else None
+
+
 def quantity(field: str, value: Any) -> str:
-    if not isinstance(value, str) or not _QUANTITY.fullmatch(value):
+    parts = quantity_parts(value) if isinstance(value, str) else None
+    if parts is None or parts[1] not in _WRITTEN_SUFFIXES:
         raise _refuse(field, value, "is not a resource quantity (e.g. 100m, 0.5, 128Mi)")
     return value
 
 
-_SUFFIXES = {"m": 1e-3, "": 1, "k": 1e3, "M": 1e6, "G": 1e9, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30}
-_ANY_QUANTITY = re.compile(r"([0-9]+(?:\.[0-9]+)?)(m|k|M|G|Ki|Mi|Gi)?")
+def is_memory(value: Any) -> bool:
+    """Whole bytes, Ki, Mi or Gi: a memory or tmpfs size both Kubernetes and Compose read."""
+    parts = quantity_parts(value) if not isinstance(value, bool) else None
+    return parts is not None and "." not in parts[0] and parts[1] in _MEMORY_SUFFIXES
 
 
 def quantity_value(value: Any) -> float | None:
     """A Kubernetes quantity as a number (100m -> 0.1, 128Mi -> 134217728); None if unknown."""
-    match = _ANY_QUANTITY.fullmatch(str(value))
-    return float(match[1]) * _SUFFIXES[match[2] or ""] if match else None
+    parts = quantity_parts(value)
+    return float(parts[0]) * _SUFFIXES[parts[1]] if parts else None
 
 
 def targets(field: str, value: Any) -> tuple[str, ...]:

@@ -43,7 +43,6 @@ _NO_DEFAULT = object()
 _REFERENCE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?)\s*\}\}")
 _SECRET = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY", re.I)
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_MEMORY = re.compile(r"[0-9]+(Ki|Mi|Gi)?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -497,11 +496,7 @@ def value_problems(d: Definition, at_load: bool = False) -> Iterator[tuple[str, 
 
 def _memory(value: Any) -> str | None:
     """Memory and tmpfs sizes: what both Kubernetes and Compose read (bytes, Ki, Mi, Gi)."""
-    if isinstance(value, str) and _MEMORY.fullmatch(value):
-        return None
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return None
-    return f"{value!r} must be bytes, Ki, Mi or Gi (e.g. 64Mi)"
+    return None if rules.is_memory(value) else f"{value!r} must be bytes, Ki, Mi or Gi (e.g. 64Mi)"
 
 
 def check_expanded(d: Definition, where: str) -> Definition:

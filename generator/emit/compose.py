@@ -3,9 +3,9 @@ namespace, owned by a service that never restarts (the pod's namespace holder)."
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
+from generator import rules
 from generator.output.fileset import FileSet
 from generator.output.naming import CONFIG_DIR
 from generator.model.pod import APP_USER, HOLDER_USER, Container, Mount, Pod, Probe
@@ -126,12 +126,10 @@ def _published(number: int, protocol: str) -> str:
 
 
 def _cpus(quantity: str) -> str:
-    value = float(quantity[:-1]) / 1000 if quantity.endswith("m") else float(quantity)
-    return f"{value:g}"
+    return f"{rules.quantity_value(quantity):g}"
 
 
 def _memory(quantity: str) -> str:
-    match = re.fullmatch(r"([0-9]+)(Ki|Mi|Gi)?", quantity)
-    if not match:
-        raise ValueError(f"memory quantity {quantity!r} has no Compose equivalent")
-    return match[1] + _UNITS.get(match[2] or "", "")
+    # The schema and the app's defaults allow only these (rules.is_memory).
+    number, suffix = rules.quantity_parts(quantity)
+    return number + _UNITS.get(suffix, "")
