@@ -3,7 +3,6 @@ import time; jinja2, questionary and cookiecutter load inside the commands that 
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -67,6 +66,7 @@ def new(
     save_answers: Optional[Path] = typer.Option(None, "--save-answers", help="Write the answers used to FILE, for replay with --answers (also with --dry-run)."),
 ) -> None:
     """Render an app and its sidecars into compose.yaml, k8s/ and config/."""
+    _state["written"] = None
     with _errors():
         from generator.input.answers import apply_flags, load_answers
         from generator.pipeline import build
@@ -110,7 +110,7 @@ def new(
         from generator.output.writer import write
 
         check_hooks(loaded, trust)
-        result = write(files, dest, force=force)
+        result = write(files, dest, force=force, on_landed=lambda: _state.update(written=dest))
         _save(raw, save_answers)  # after the render landed: nothing is written on an error
         _report(files, dest, result, spec.targets)
         # Hooks come from the catalog, so they run only after a successful write, only when
@@ -241,18 +241,28 @@ def _report(files, dest: Path, result, targets) -> None:
     typer.echo(f"wrote {len(files)} files to {dest}/")
     for path in files:
         typer.echo(f"  {path}")
-    if result.edited:
-        typer.echo("replaced files you had edited: " + ", ".join(result.edited))
+    for note in result.notes:
+        typer.echo(note)
+    if result.replaced_edits:
+        typer.echo("replaced files you had edited: " + ", ".join(result.replaced_edits))
+    if result.kept_edits:
+        typer.echo("kept files you had edited that are no longer generated: " + ", ".join(result.kept_edits))
+    if result.stale:
+        typer.echo("removed files no longer generated: " + ", ".join(result.stale))
     if result.kept:
         typer.echo(f"kept {len(result.kept)} file(s) sidecar-new did not write")
-    if os.path.realpath(dest) == os.getcwd():
-        # The writer swaps folders: a shell inside the old one sees an empty, deleted folder.
-        typer.echo("this folder was replaced: run `cd .` in your shell to see the new files")
     typer.echo("next:")
     if "compose" in targets:
         typer.echo(f"  cd {dest} && docker compose up -d")
     if "kubernetes" in targets:
         typer.echo(f"  kubectl apply -k {dest}/k8s/")
+
+
+def _aborted() -> str:
+    """What an interrupt left: the writer reports the moment the new files are in place."""
+    if _state.get("written") is not None:
+        return f"aborted after the new files were written to {_state['written']}/"
+    return "aborted, nothing written"
 
 
 class _errors:
@@ -265,7 +275,7 @@ class _errors:
         if exc is None or _state["debug"]:
             return False
         if isinstance(exc, (KeyboardInterrupt, EOFError)):
-            typer.echo("\naborted, nothing written", err=True)
+            typer.echo(f"\n{_aborted()}", err=True)
             raise typer.Exit(130)
         if isinstance(exc, SidecarError):
             typer.echo(f"error: {exc.message}", err=True)
@@ -277,7 +287,7 @@ def main() -> None:
     try:
         code = app(standalone_mode=False)
     except (typer.Abort, KeyboardInterrupt):
-        typer.echo("\naborted, nothing written", err=True)
+        typer.echo(f"\n{_aborted()}", err=True)
         code = 130
     except typer.TyperException as exc:  # usage errors: exit 1 as documented, not click's 2
         exc.show()

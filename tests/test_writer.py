@@ -3,6 +3,7 @@ the user's own files, and --diff that shows what would change."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -136,26 +137,29 @@ def test_failure_mid_write_leaves_an_existing_target_unchanged(error, answers_fi
     assert sorted(p.name for p in tmp_path.iterdir()) == ["answers.yaml", "out"]
 
 
-def test_failure_during_the_final_swap_restores_the_old_folder(answers_file: Path, tmp_path: Path,
-                                                               monkeypatch) -> None:
+def test_an_interrupt_after_the_commit_finishes_the_update_and_says_so(answers_file: Path, tmp_path: Path,
+                                                                        monkeypatch) -> None:
     import os
 
     out = tmp_path / "out"
     render(answers_file, out)
-    before = tree_of(out)
-    real_rename, calls = os.rename, []
+    real_replace, calls = os.replace, []
 
-    def rename(src, dst):
-        calls.append((src, dst))
-        if len(calls) == 2:  # the staged folder moving into place
+    def interrupted_replace(src, dst):
+        calls.append(dst)
+        if len(calls) == 3:  # the journal, then two files in place: a Ctrl-C now
             raise KeyboardInterrupt
-        return real_rename(src, dst)
+        return real_replace(src, dst)
 
-    monkeypatch.setattr(os, "rename", rename)
+    monkeypatch.setattr(os, "replace", interrupted_replace)
     result = render(answers_file, out, "--force", "--port", "9090")
+    monkeypatch.undo()
     assert result.exit_code == 130
-    assert tree_of(out) == before
+    assert "nothing written" not in result.output and f"written to {out}" in result.output
+    assert "port_value: 9090" in (out / "config/envoy/envoy.yaml").read_text()
+    assert render(out / ".sidecar-new.yaml", out, "--diff").output.endswith("no changes")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["answers.yaml", "out"]
+    assert not (out / ".sidecar-new.tx").exists()
 
 
 def test_writer_refuses_paths_outside_the_folder(tmp_path: Path) -> None:
@@ -172,16 +176,18 @@ def test_output_that_is_a_file_is_refused(answers_file: Path, tmp_path: Path) ->
 
 
 def fail_after_writes(monkeypatch, count: int, error) -> None:
-    real = Path.write_bytes
+    from generator.output import transaction
+
+    real = transaction.write_file
     done = []
 
-    def write_bytes(self, data):
+    def write_file(path, data):
         if len(done) == count:
             raise error()
-        done.append(self)
-        return real(self, data)
+        done.append(path)
+        return real(path, data)
 
-    monkeypatch.setattr(Path, "write_bytes", write_bytes)
+    monkeypatch.setattr(transaction, "write_file", write_file)
 
 
 def test_a_new_output_folder_gets_the_usual_permissions(answers_file: Path, tmp_path: Path) -> None:
@@ -234,17 +240,15 @@ def test_an_output_path_under_a_file_is_a_one_line_error(answers_file: Path, tmp
     assert (tmp_path / "afile").read_text() == "a file\n"
 
 
-def test_a_named_pipe_in_the_output_is_refused_and_nothing_changes(answers_file: Path, tmp_path: Path) -> None:
+def test_a_named_pipe_in_the_output_is_left_alone(answers_file: Path, tmp_path: Path) -> None:
     import os
 
     out = tmp_path / "out"
     render(answers_file, out)
     os.mkfifo(out / "pipe")
-    before = tree_of(out)
     result = render(answers_file, out, "--force", "--port", "9090")
-    assert result.exit_code == 1
-    assert "pipe" in result.output and "not a regular file" in result.output
-    assert tree_of(out) == before and (out / "pipe").exists()
+    assert result.exit_code == 0, result.output
+    assert (out / "pipe").exists() and "port_value: 9090" in (out / "config/envoy/envoy.yaml").read_text()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["answers.yaml", "out"]
 
 
@@ -269,13 +273,13 @@ def mount(tmp_path: Path):
         subprocess.run(["umount", str(folder)], check=True)
 
 
-def test_a_mount_point_as_the_output_is_refused_with_advice(answers_file: Path, tmp_path: Path, mount) -> None:
+def test_a_mount_point_works_as_the_output_and_keeps_the_users_files(answers_file: Path, tmp_path: Path,
+                                                                     mount) -> None:
     out = mount(tmp_path / "out")
     (out / "notes.txt").write_text("mine\n")
     result = render(answers_file, out, "--force")
-    assert result.exit_code == 1
-    assert "mount point" in result.output and "folder inside it" in result.output
-    assert tree_of(out) == {"notes.txt": b"mine\n"}
+    assert result.exit_code == 0, result.output
+    assert (out / "notes.txt").read_text() == "mine\n" and (out / "compose.yaml").is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["answers.yaml", "out"]
 
 
@@ -354,10 +358,26 @@ def test_replaying_a_folders_record_re_renders_that_folder(answers_file: Path, t
     assert not (tmp_path / "orders-api").exists()
 
 
-def test_rendering_into_the_current_folder_says_to_cd_back_in(answers_file: Path, tmp_path: Path, monkeypatch) -> None:
+def test_rendering_into_the_current_folder_keeps_the_shell_in_it(answers_file: Path, tmp_path: Path,
+                                                                  monkeypatch) -> None:
     (tmp_path / "svc").mkdir()
     monkeypatch.chdir(tmp_path / "svc")
+    before = os.stat(".")
     result = run_cli("new", "--answers", str(answers_file), "--no-input", "--output", ".", "--force")
     assert result.exit_code == 0, result.output
-    assert "run `cd .`" in result.output
-    assert (tmp_path / "svc" / "compose.yaml").is_file()
+    # Updated in place: the folder a shell sits in is the folder with the new files.
+    assert os.stat(".").st_ino == before.st_ino and Path("compose.yaml").is_file()
+    assert "run `cd .`" not in result.output
+
+
+def test_a_read_only_output_folder_error_names_the_folder_not_a_staging_path(answers_file: Path,
+                                                                             tmp_path: Path, mount) -> None:
+    import subprocess
+
+    out = mount(tmp_path / "out")
+    assert render(answers_file, out, "--force").exit_code == 0
+    subprocess.run(["mount", "-o", "remount,ro", str(out)], check=True)
+    result = render(answers_file, out, "--force", "--port", "9090")
+    assert result.exit_code == 1
+    assert f"cannot write {out}: Read-only file system" in result.output
+    assert ".sidecar-new.tx" not in result.output and ".tmp" not in result.output

@@ -44,3 +44,6 @@ def checksum_of(files: Iterable[tuple[str, str, str]]) -> str:
     for sidecar, path, text in files:
         digest.update(f"{sidecar}/{path}\0{text}\0".encode())
     return digest.hexdigest()
+# The writer's work folder inside an output folder while it updates it (see output/transaction.py);
+# a leftover one is finished or removed by the next run, and check and the plan skip it.
+TX = ".sidecar-new.tx"

@@ -1,25 +1,27 @@
 """The writer: the only code that touches the output folder.
 
-Everything is staged in a temporary folder beside the target and moved into place with
-renames, so an error or Ctrl-C at any moment leaves the target as it was.
+A new folder is staged beside the target and renamed into place; an existing one is updated
+in place, file by file, through a journal (output/transaction.py), so a kill at any moment
+leaves it as it was or is finished by the next run. Only files the record shows sidecar-new
+wrote are ever replaced or removed; anything else at a path it generates is named and kept.
 """
 
 from __future__ import annotations
 
-import difflib
-import errno
 import hashlib
 import os
+import re
 import shutil
-import tempfile
-from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Callable, Mapping
 
 from generator.errors import WriteError
 from generator import rules
+from generator.output import transaction
 from generator.output.fileset import FileSet
-from generator.output.naming import CONFIG_DIR, RECORD
+from generator.output.naming import CONFIG_DIR, RECORD, TX
 from generator.yamlio import load_text
 
 
@@ -35,43 +37,77 @@ class Plan:
     edited: tuple[str, ...]  # generated earlier, changed by hand since
     stale: tuple[str, ...]  # generated earlier, not any more, unedited: removed
     kept: tuple[str, ...]  # files the generator never wrote: left alone
+    foreign: tuple[str, ...] = ()  # not written by sidecar-new, where it would write: refused
+    notes: tuple[str, ...] = ()  # what the write did beyond the plan (a recovery, a file kept)
+    seen: Mapping[str, str | None] = field(default_factory=dict, compare=False)  # hashes planned on
+
+    @property
+    def replaced_edits(self) -> tuple[str, ...]:
+        return tuple(p for p in self.edited if p in self.changed)
+
+    @property
+    def kept_edits(self) -> tuple[str, ...]:
+        """Edited files that are no longer generated: kept, never removed."""
+        return tuple(p for p in self.edited if p not in self.changed and p not in self.unchanged)
 
 
 def plan(files: FileSet, dest: Path) -> Plan:
     with _os_errors(dest):
-        return _plan(files, dest)
+        _check_paths(files)
+        return _plan(files, dest, Path(os.path.realpath(dest)))
 
 
-def _plan(files: FileSet, dest: Path) -> Plan:
+def _check_paths(files: FileSet) -> None:
     for path in files:
-        if not rules.is_safe_relative(path):
+        if not rules.is_safe_relative(path) or path == TX or path.startswith(f"{TX}/"):
             raise WriteError(f"{path}: refusing to write outside the output folder")
-    exists = dest.exists()
-    if exists and not dest.is_dir():
+
+
+def _plan(files: FileSet, dest: Path, real: Path) -> Plan:
+    exists = os.path.lexists(real)
+    if exists and not real.is_dir():
         raise WriteError(f"--output: {dest} exists and is not a folder")
-    present = _existing_files(dest) if exists else set()
-    for link in (p for p in present if os.path.islink(dest / p)):
+    present = _existing_files(real) if exists else set()
+    for link in (p for p in present if os.path.islink(real / p)):
         if any(path.startswith(f"{link}/") for path in files):
             raise WriteError(f"--output: {dest / link} is a link; refusing to write generated files "
                              "through it (replace it with a folder, or write elsewhere)")
-    recorded = _recorded_hashes(dest) if exists else {}
-    current = {p: _sha256(dest / p) for p in present if p in recorded or p in files}
-    edited = sorted(p for p, h in recorded.items() if p in current and current[p] != h)
-    changed = sorted(p for p in files if p in present and _read(dest / p) != files[p])
+    is_record, recorded = _record(real) if exists else (False, {})
+    seen = {p: transaction.sha256(real / p) for p in present if p in recorded or p in files}
+    new = {p: hashlib.sha256(data).hexdigest() for p, data in files.items()}
+    edited = sorted(p for p, h in recorded.items() if p in seen and seen[p] != h)
+    changed = sorted(p for p in files if p in present and seen[p] != new[p])
+    ours = set(recorded) | ({RECORD} if is_record else set())
+    # Anything sidecar-new did not write, where it would write: a file with other content, a
+    # folder where a file goes, a file where a folder goes.
+    foreign = {p for p in changed if p not in ours}
+    foreign |= {p for p in files if os.path.isdir(real / p) and not os.path.islink(real / p)}
+    foreign |= {parent for p in files for parent in _parents(p) if parent in present}
     return Plan(
         dest=dest, exists=exists and bool(present),
-        added=tuple(sorted(p for p in files if p not in present)),
+        added=tuple(sorted(p for p in files if p not in present and p not in foreign)),
         changed=tuple(changed),
         unchanged=tuple(sorted(p for p in files if p in present and p not in changed)),
         edited=tuple(edited),
         stale=tuple(sorted(p for p in recorded if p in present and p not in files and p not in edited)),
         kept=tuple(sorted(p for p in present if p not in files and p not in recorded)),
+        foreign=tuple(sorted(foreign)), seen=seen,
     )
+
+
+def _parents(path: str) -> list[str]:
+    parts = path.split("/")[:-1]
+    return ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
 
 
 def diff(files: FileSet, dest: Path) -> str:
     """A unified diff from what is in `dest` to what a write would leave there."""
+    import difflib
+
     result = plan(files, dest)
+    if os.path.lexists(result.dest / TX):
+        raise WriteError(f"--output: an earlier run was killed while updating {dest}; any render "
+                         "into it (with or without --force) finishes that first, then --diff works")
     chunks = []
     for path in sorted({*result.added, *result.changed, *result.stale}):
         with _os_errors(dest):
@@ -83,48 +119,123 @@ def diff(files: FileSet, dest: Path) -> str:
     return "".join(chunks)
 
 
-def write(files: FileSet, dest: Path, force: bool = False) -> Plan:
-    result = plan(files, dest)
-    if result.exists and not force:
-        edited = f"; files edited since they were generated: {', '.join(result.edited)}" if result.edited else ""
-        raise WriteError(f"--output: {dest} already exists{edited}; see the changes with --diff, "
-                         "replace the generated files with --force")
-    # The real path: `.` has no name to stage beside, and a linked output is written through
-    # (the link stays, its folder gets the files).
+def write(files: FileSet, dest: Path, force: bool = False,
+          on_landed: Callable[[], None] | None = None) -> Plan:
+    """Write `files` to `dest`. `on_landed` is called the moment the new files are in place
+    (with SIGINT held back), so the caller can tell an interrupt before from one after."""
+    landed = on_landed or (lambda: None)
     with _os_errors(dest):
+        _check_paths(files)
         real = Path(os.path.realpath(dest))  # fails if `.` is a folder that was removed
-        real.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{real.name}.", suffix=".tmp", dir=real.parent))
-        try:
-            # mkdtemp makes a private (0700) folder; the output should look like any new folder
-            # (or keep the mode the existing one had).
-            if real.is_dir():
-                shutil.copymode(real, staging)
-                _copy_kept(real, staging, {*result.kept, *result.edited} - set(files))
-            else:
-                os.chmod(staging, 0o777 & ~_umask())
+        if not os.path.lexists(real):
+            result = _write_new(files, dest, real, landed)
+            if result is not None:
+                return result
+            # Something appeared at `dest` while rendering: from here it is an existing folder,
+            # planned again under the lock like any other.
+        if not real.is_dir():
+            raise WriteError(f"--output: {dest} exists and is not a folder")
+        transaction.clean_stale_staging(real.parent, real.name)
+        with transaction.locked(real, dest):
+            recovered = transaction.recover(real)
+            result = _plan(files, dest, real)
+            _refuse(result, force)
+            notes = (recovered,) if recovered else ()
+            skipped = _update(files, real, result, landed)
+            if skipped:
+                notes += (f"kept {', '.join(skipped)}: changed while rendering, so not replaced",)
+            return replace(result, notes=notes)
+
+
+def _refuse(result: Plan, force: bool) -> None:
+    if result.foreign:
+        raise WriteError(f"--output: {result.dest} holds files sidecar-new did not write where it "
+                         f"would write its own: {', '.join(result.foreign)}; move or rename them "
+                         "(nothing was written)")
+    if result.exists and not force:
+        edited = (f"; files edited since they were generated: {', '.join(result.edited)}"
+                  if result.edited else "")
+        raise WriteError(f"--output: {result.dest} already exists{edited}; see the changes with "
+                         "--diff, replace the generated files with --force")
+
+
+def _write_new(files: FileSet, dest: Path, real: Path, landed: Callable[[], None]) -> Plan | None:
+    """A folder that does not exist yet: staged beside it, then renamed into place. None if
+    something took its name meanwhile (nothing is written then)."""
+    real.parent.mkdir(parents=True, exist_ok=True)
+    transaction.clean_stale_staging(real.parent, real.name)
+    staging = real.parent / transaction.staging_name(real.name, os.getpid())
+    shutil.rmtree(staging, ignore_errors=True)  # a dead run's with our pid
+    os.mkdir(staging)  # 0777 less the umask: the output looks like any new folder
+    try:
+        with transaction.locked(staging, dest):  # a live run's staging is not stale
             for path, data in files.items():
                 _stage(staging, path, data)
-            _swap_into_place(staging, real)
-        except BaseException:
+            with transaction.uninterrupted():
+                moved = transaction.rename_new_folder(staging, real)
+                if moved:
+                    landed()
+    finally:
+        if os.path.lexists(staging):
             shutil.rmtree(staging, ignore_errors=True)
-            raise
-    return result
+    if not moved:
+        return None
+    names = tuple(sorted(files))
+    return Plan(dest=dest, exists=False, added=names, changed=(), unchanged=(), edited=(), stale=(),
+                kept=())
 
 
-def _stage(staging: Path, path: str, data: bytes) -> None:
-    target = staging / path
+def _stage(root: Path, path: str, data: bytes) -> None:
+    target = root / path
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(data)
+    transaction.write_file(target, data)
     if path.startswith(f"{CONFIG_DIR}/"):
         # The containers read config/ through bind mounts as their own users (10001, 65532,
         # 65534), not as whoever rendered it: under umask 077 or 027 the files would be 0600
         # and the sidecars crash-loop on "permission denied". Readable by all, set explicitly;
-        # nothing secret goes there (catalog lint refuses secrets in templates).
+        # nothing secret goes there (catalog lint refuses secrets in templates). Folders that
+        # already exist in the output keep the mode they have.
         os.chmod(target, 0o644)
         for folder in Path(path).parents[:-1]:
-            os.chmod(staging / folder, 0o755)
+            os.chmod(root / folder, 0o755)
 
+
+def _update(files: FileSet, real: Path, result: Plan, landed: Callable[[], None]) -> list[str]:
+    """Update an existing folder in place (the lock held); the paths kept because they changed
+    between the plan and the update."""
+    writes = [*result.added, *result.changed]
+    entries = [{"path": p, "before": result.seen.get(p), "after": hashlib.sha256(files[p]).hexdigest()}
+               for p in sorted(writes, key=lambda p: p == RECORD)]  # the record last
+    entries += [{"path": p, "before": result.seen[p], "after": None} for p in result.stale]
+    if not entries:
+        landed()
+        return []
+    committed = False
+    try:
+        staged = transaction.begin(real)
+        for path in writes:
+            _stage(staged, path, files[path])
+        for entry in entries:
+            if transaction.sha256(real / entry["path"]) != entry["before"]:
+                raise WriteError(f"--output: {result.dest / entry['path']} changed while rendering; "
+                                 "nothing was written (run again)")
+        with transaction.uninterrupted():
+            transaction.commit(real, entries)
+            committed = True
+            skipped = transaction.apply(real)
+            landed()
+        return skipped
+    except BaseException as exc:
+        if not committed:
+            transaction.finish(real)  # only staged files: the folder is as it was
+            raise
+        if isinstance(exc, OSError):
+            raise WriteError(f"--output: cannot finish updating {result.dest}: {exc.strerror or exc}; "
+                             "fix that and render again, which finishes the update") from None
+        # An interrupt that slipped in before signals were held: finish, never leave half.
+        transaction.apply(real)
+        landed()
+        raise
 
 def check_answers_target(path: Path) -> None:
     """Refuse an unusable --save-answers path before anything is asked or written."""
@@ -161,97 +272,51 @@ def save_answers(answers: dict, path: Path) -> None:
 
 @contextmanager
 def _os_errors(dest: Path):
-    """Any file-system failure becomes one line naming the output and the reason."""
+    """Any file-system failure becomes one line naming the output and the reason (a path in
+    the writer's staging area is shown as the output path it stands for)."""
     try:
         yield
     except OSError as exc:  # shutil.Error and SpecialFileError are OSErrors too
-        where = f" ({exc.filename})" if exc.filename else ""
+        shown = _shown(str(exc.filename)) if exc.filename else ""
+        where = f" ({shown})" if shown and shown != str(dest) else ""
         raise WriteError(f"--output: cannot write {dest}: {exc.strerror or exc}{where}") from None
 
 
-def _swap_into_place(staging: Path, dest: Path) -> None:
-    if not dest.exists():
-        os.rename(staging, dest)
-        return
-    try:
-        cwd = os.getcwd()
-    except OSError:  # already gone: nothing to come back to
-        cwd = ""
-    backup = dest.with_name(f".{dest.name}.old-{os.getpid()}")
-    try:
-        os.rename(dest, backup)
-    except OSError as exc:
-        # A mount point cannot be renamed. Writing into it file by file instead would break the
-        # promise that an error or Ctrl-C leaves the folder as it was, so refuse and say why.
-        if exc.errno not in (errno.EBUSY, errno.EXDEV):
-            raise
-        raise WriteError(f"--output: {dest} cannot be replaced in one step (is it a mount point?); "
-                         "write to a folder inside it instead") from None
-    try:
-        os.rename(staging, dest)
-    except BaseException:
-        os.rename(backup, dest)
-        raise
-    if cwd == str(dest) or cwd.startswith(f"{dest}{os.sep}"):
-        # The process's folder moved away with the old tree, which is removed next: come back
-        # to the same path in the new one (`-o .`, and hooks that run in the output).
-        with suppress(OSError):
-            os.chdir(dest)
-            os.chdir(cwd)
-    shutil.rmtree(backup, ignore_errors=True)
+_STAGED = re.compile(r"/\.([^/]+)\.sidecar-new-[0-9]+\.tmp(?=/|$)|/" + re.escape(TX) + r"(/new)?(?=/|$)")
 
 
-def _copy_kept(dest: Path, staging: Path, keep: set[str]) -> None:
-    """Carry the user's own files, links (as links, never followed) and empty folders over into
-    the staged tree; folders left empty by files that are no longer generated are not."""
-    for root, dirs, names in os.walk(dest, onerror=_raise):
-        here = Path(root).relative_to(dest)
-        if not dirs and not names:
-            (staging / here).mkdir(parents=True, exist_ok=True)
-        for name in [*names, *(d for d in dirs if os.path.islink(os.path.join(root, d)))]:
-            relative, source = (here / name).as_posix(), Path(root) / name
-            if relative not in keep:
-                continue
-            (staging / relative).parent.mkdir(parents=True, exist_ok=True)
-            if source.is_symlink():
-                os.symlink(os.readlink(source), staging / relative)
-            elif source.is_file():
-                shutil.copy2(source, staging / relative)
-            else:
-                raise WriteError(f"--output: {source} is not a regular file, folder or link (a named pipe, "
-                                 "socket or device), so --force cannot carry it over; move it away first")
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+def _shown(path: str) -> str:
+    return _STAGED.sub(lambda m: f"/{m[1]}" if m[1] else "", path)
 
 
 def _existing_files(dest: Path) -> set[str]:
-    """Every file and link (links to folders included, never followed) under `dest`."""
-    return {(Path(root) / name).relative_to(dest).as_posix()
-            for root, dirs, names in os.walk(dest, onerror=_raise)
-            for name in [*names, *(d for d in dirs if os.path.islink(os.path.join(root, d)))]}
+    """Every file and link (links to folders included, never followed) under `dest`, except
+    the writer's own work folder."""
+    found = set()
+    for root, dirs, names in os.walk(dest, onerror=_raise):
+        if root == str(dest) and TX in dirs:
+            dirs.remove(TX)
+        for name in [*names, *(d for d in dirs if os.path.islink(os.path.join(root, d)))]:
+            found.add((Path(root) / name).relative_to(dest).as_posix())
+    return found
 
 
 def _raise(exc: OSError) -> None:
-    # os.walk skips folders it cannot read unless told otherwise; --force would then drop them.
+    # os.walk skips folders it cannot read unless told otherwise; the plan would miss files.
     raise exc
 
 
-def _recorded_hashes(dest: Path) -> dict[str, str]:
+def _record(dest: Path) -> tuple[bool, dict[str, str]]:
+    """(whether dest holds a sidecar-new record, the file hashes it lists)."""
     record = dest / RECORD
-    if not record.is_file():
-        return {}
+    if not record.is_file() or record.is_symlink():
+        return False, {}
     data = load_text(record.read_text(encoding="utf-8", errors="replace"), str(record), WriteError)
-    hashes = data.get("files") if isinstance(data, dict) else None
-    return {str(k): str(v) for k, v in hashes.items()} if isinstance(hashes, dict) else {}
-
-
-def _sha256(path: Path) -> str:
-    data = _read(path)
-    return hashlib.sha256(data).hexdigest() if data is not None else ""
+    if not isinstance(data, dict) or not isinstance(data.get("generated_by"), dict):
+        return False, {}
+    hashes = data.get("files")
+    return True, ({str(k): str(v) for k, v in hashes.items() if rules.is_safe_relative(str(k))}
+                  if isinstance(hashes, dict) else {})
 
 
 def _read(path: Path) -> bytes | None:
