@@ -149,6 +149,8 @@ DEFECTS = [
            "service metrics: deploy.resources.reservations.cpus does nothing", "compose"),
     Defect("compose-logs-rotated", "no logging", service("orders-api", lambda s: s.pop("logging")),
            "service orders-api: container logs are never rotated", "compose"),
+    Defect("compose-no-lone-dollar", "env", service("fluentd", lambda s: s["environment"].update(KEY="${SECRET}")),
+           "service fluentd: '${SECRET}' holds a lone $", "compose"),
     # Kubernetes, container by container (a native sidecar as well as the app).
     Defect("k8s-image-pinned", "latest", container("envoy", lambda c: c.update(image="envoyproxy/envoy:latest")),
            "container envoy: image 'envoyproxy/envoy:latest' is not pinned", "pods"),

@@ -48,8 +48,10 @@ def hook_command(hook: Path) -> list[str]:
 
 
 def check_hooks(catalog: Catalog, trust: bool) -> None:
-    """Before writing: with --trust, refuse a hook that could not run (a link, not executable),
-    so a broken hook stops the render instead of failing after the write."""
+    """Before writing: refuse a hooks/ that is a link, and with --trust a hook that could not
+    run (a link, not executable), so a broken hook stops the render instead of failing after
+    the write."""
+    hook_files(catalog.root)
     if trust:
         hook = post_render_hook(catalog.root)
         if hook is not None:

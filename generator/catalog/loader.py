@@ -116,6 +116,8 @@ def read_index(root: Path, report: Report) -> Index:
         return Index()
     _kind(check, index, "name", "name", (str,), "a non-empty string")
     _kind(check, index, "version", "version", (str, int, float), "a version string")
+    for key in ("name", "version"):  # printed by list and recorded in every render
+        check.rule(rules.printable, str(index[key]), index, key, key)
     holder = index.get("namespace_holder", DEFAULT_NAMESPACE_HOLDER)
     if not check.rule(rules.image, holder, index, "namespace_holder", "namespace_holder"):
         holder = DEFAULT_NAMESPACE_HOLDER
@@ -137,6 +139,9 @@ def read_index(root: Path, report: Report) -> Index:
                 check.bad(entry, "name", f"{where}.name", f"template {entry['name']!r} is listed twice")
         if isinstance(entry.get("image"), str):
             check.rule(rules.image, entry["image"], entry, "image", f"{where}.image")
+        for key in ("capability", "summary"):
+            if isinstance(entry.get(key), str):
+                check.rule(rules.printable, entry[key], entry, key, f"{where}.{key}")
         _conflicts(check, entry, where, names)
         good = check.count == before
         if isinstance(entry.get("path"), str) and _folder(root, check, entry, where):
@@ -198,6 +203,10 @@ def read_template(root: Path, entry: dict, report: Report) -> Template | None:
 
 def _files(folder: Path, report: Report) -> tuple[tuple[str, str], ...]:
     files_dir, found = folder / "files", []
+    if files_dir.is_symlink():
+        # files/ itself a link would read files from anywhere into config/ and the ConfigMaps.
+        report.add(files_dir, None, "", "a template's files/ must be a folder inside the catalog, not a link")
+        return ()
     if not files_dir.is_dir():
         return ()
     for path in sorted(files_dir.rglob("*")):
@@ -212,4 +221,20 @@ def _files(folder: Path, report: Report) -> tuple[tuple[str, str], ...]:
                 found.append((relative, path.read_text(encoding="utf-8")))
             except UnicodeDecodeError:
                 report.add(path, None, "", "template files must be UTF-8 text")
+    _config_keys(files_dir, [relative for relative, _ in found], report)
     return tuple(found)
+
+
+def _config_keys(files_dir: Path, names: list[str], report: Report) -> None:
+    """Each file becomes a ConfigMap key (subfolders flattened, .j2 dropped): a name that is not
+    a valid key, or two names with one key (a/b.conf and a__b.conf), would break or lose one."""
+    keys: dict[str, str] = {}
+    for relative in names:
+        rendered = relative.removesuffix(".j2")
+        problem = rules.config_file_problem(rendered)
+        other = keys.setdefault(rules.config_key(rendered), relative)
+        if problem:
+            report.add(files_dir / relative, None, "", problem)
+        elif other != relative:
+            report.add(files_dir / relative, None, "", f"becomes ConfigMap key {rules.config_key(rendered)!r}, "
+                                                       f"as {other} does; rename one")

@@ -26,7 +26,21 @@ def emit_compose(pod: Pod) -> FileSet:
         services[sidecar.name] = _sidecar_service(pod, sidecar)
     document = {"name": pod.name, "services": services,
                 "volumes": {v.name: _scratch_volume(v.size) for v in pod.volumes if v.config_of is None}}
-    return {"compose.yaml": dump(document).encode()}
+    return {"compose.yaml": dump(literal_dollars(document)).encode()}
+
+
+def literal_dollars(value: Any) -> Any:
+    """Compose substitutes $VAR and ${VAR} in every value from the environment of whoever runs
+    `docker compose up`. Every $ written here is data (a template's env or args, the app's
+    health_command, a parameter), never a substitution, so it is written $$
+    (https://docs.docker.com/compose/compose-file/12-interpolation/)."""
+    if isinstance(value, str):
+        return value.replace("$", "$$")
+    if isinstance(value, dict):
+        return {key: literal_dollars(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [literal_dollars(item) for item in value]
+    return value
 
 
 def _holder_service(pod: Pod) -> dict[str, Any]:

@@ -204,6 +204,23 @@ def _compose_logs_rotated(name: str, service: dict[str, Any]) -> Iterator[str]:
                "line); set logging.options max-size and max-file")
 
 
+@compose_rule("compose-no-lone-dollar")
+def _compose_no_lone_dollar(name: str, service: dict[str, Any]) -> Iterator[str]:
+    # `docker compose up` substitutes $VAR and ${VAR} from the caller's environment; the
+    # emitter writes every $ of data as $$ (emit/compose.py literal_dollars).
+    stack: list[Any] = [service]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str) and "$" in item.replace("$$", ""):
+            yield (f"service {name}: {item[:60]!r} holds a lone $: docker compose up substitutes it "
+                   "from the caller's environment; write $$ for a literal $")
+            return
+
+
 def check_config_modes(folder: Path) -> Problems:
     """config/ is read by the containers as their own users (bind mounts in Compose), so every
     file must be readable and every folder searchable by all, whatever umask rendered it."""
