@@ -51,10 +51,19 @@ class RuleError(ValueError):
 
 
 def _refuse(field: str, value: Any, rule: str, hint: str = "") -> RuleError:
-    shown = repr(value) if isinstance(value, str) else str(value)
-    if len(shown) > 80:
-        shown = shown[:77] + "..."
-    return RuleError(f"{field}: {shown} {rule}", hint)
+    return RuleError(f"{field}: {shown(value)} {rule}", hint)
+
+
+def shown(value: Any) -> str:
+    """A value as an error message shows it: at most ~80 characters, however large or deeply
+    nested it is (str() of a big nested list would build all of it first)."""
+    import reprlib
+
+    brief = reprlib.Repr()
+    brief.maxlevel, brief.maxstring, brief.maxother = 3, 78, 78
+    brief.maxlist = brief.maxtuple = brief.maxdict = brief.maxset = 6
+    text = brief.repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def dns_label(field: str, value: Any) -> str:
@@ -125,6 +134,23 @@ def directory(field: str, value: Any) -> str:
     return value
 
 
+# The shared log volume is mounted at log_dir in the app and the log shipper: over a system
+# folder it would hide what the image keeps there (/etc, /usr, ...) or the kernel's (/proc).
+_SYSTEM_TREES = ("/proc", "/sys", "/dev", "/etc", "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64",
+                 "/libx32", "/boot", "/run", "/var/run")
+_SYSTEM_FOLDERS = ("/var", "/tmp", "/home", "/root", "/opt", "/srv", "/mnt", "/media", "/var/lib",
+                   "/var/tmp", "/var/cache", "/var/spool")
+
+
+def log_dir(field: str, value: Any) -> str:
+    directory(field, value)
+    if value in _SYSTEM_FOLDERS or any(value == tree or value.startswith(f"{tree}/") for tree in _SYSTEM_TREES):
+        raise _refuse(field, value, "is a system folder: the shared log volume mounted there would hide "
+                                    "it in the app and the sidecars; use a folder of the app's own, "
+                                    "e.g. /var/log/app")
+    return value
+
+
 def replicas(field: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 100:
         raise _refuse(field, value, "is not a replica count (a whole number from 1 to 100)")
@@ -181,12 +207,13 @@ def targets(field: str, value: Any) -> tuple[str, ...]:
     return tuple(t for t in TARGETS if t in chosen)
 
 
+_VERSION = re.compile(r"v?([0-9]+\.[0-9]+)(\.[0-9]+)?")  # 1.31, v1.31, 1.31.2; not 1.31.x or v1.31.
+
+
 def kubernetes_version(field: str, value: Any) -> str:
     text = str(value) if isinstance(value, (str, int, float)) and not isinstance(value, bool) else None
-    if text is not None and text.startswith("v"):
-        text = text[1:]
-    if text is not None and text.count(".") == 2:
-        text = text.rsplit(".", 1)[0]  # 1.31.2 -> 1.31
+    match = _VERSION.fullmatch(text) if text is not None else None
+    text = match[1] if match else None  # 1.31.2 -> 1.31
     if text not in KUBERNETES_VERSIONS:
         hint = "; quote it in YAML, e.g. \"1.30\"" if isinstance(value, float) else ""
         raise _refuse(field, value, f"is not a supported Kubernetes version "
@@ -257,6 +284,29 @@ _PORT_NAME = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?")
 
 def is_port_name(name: str) -> bool:
     return bool(_PORT_NAME.fullmatch(name)) and any(c.isalpha() for c in name) and "--" not in name
+
+
+_CONFIG_KEY = re.compile(r"[-._a-zA-Z0-9]{1,253}")
+
+
+def config_key(path: str) -> str:
+    """A config file's key in its ConfigMap: keys cannot hold '/', so subfolders are flattened."""
+    return path.replace("/", "__")
+
+
+def config_file_problem(path: str) -> str | None:
+    """Why a template's config file name (without .j2) cannot be a ConfigMap key, or None."""
+    if not _CONFIG_KEY.fullmatch(config_key(path)):
+        return (f"file name {shown(path)} cannot be a ConfigMap key: use letters, digits, '-', '_' "
+                "and '.' (at most 253)")
+    return None
+
+
+def printable(field: str, value: str) -> str:
+    """Text the tool prints and records (names, versions, summaries): no control characters."""
+    if any(not c.isprintable() for c in value):
+        raise _refuse(field, value, "holds a control character (a newline, tab or escape)")
+    return value
 
 
 def is_safe_relative(path: str) -> bool:

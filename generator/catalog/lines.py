@@ -11,9 +11,7 @@ from typing import Any
 import yaml
 
 from generator.errors import CatalogError
-from generator.yamlio import load_text
-
-_FAST = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+from generator.yamlio import FastLoader, SafeLoader, load_text, read_text
 
 
 class _Map(dict):
@@ -45,11 +43,11 @@ def _construct_seq(loader: yaml.SafeLoader, node: yaml.SequenceNode) -> _Seq:
     return result
 
 
-class _FastLineLoader(_FAST):
+class _FastLineLoader(FastLoader):  # yamlio's: no base-60 numbers
     pass
 
 
-class _LineLoader(yaml.SafeLoader):
+class _LineLoader(SafeLoader):
     pass
 
 
@@ -83,14 +81,7 @@ def read_yaml(path: Path, report: Report, expected: str) -> Any:
     """The file's YAML with lines; None (reported) when it cannot be read, is not YAML or
     is empty. `expected` says what an empty file should hold."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        report.add(path, None, "", f"cannot read: {exc.strerror or exc}")
-        return None
-    except UnicodeDecodeError:
-        report.add(path, None, "", "not UTF-8 text")
-        return None
-    try:
+        text = read_text(path, CatalogError)  # bounded: a catalog file cannot be endless
         data = load_text(text, str(path), CatalogError, loaders=(_FastLineLoader, _LineLoader))
     except CatalogError as exc:
         report.add_error(exc)

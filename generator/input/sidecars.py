@@ -30,7 +30,7 @@ def entries(raw: Any, catalog: Catalog) -> list[tuple[str, dict]]:
     """The sidecars list as (name, given params): each a catalog name, or {name, params}
     whose params the template declares; listed once each."""
     if not isinstance(raw, list):
-        raise SpecError(f"sidecars: {raw!r} must be a list of catalog names")
+        raise SpecError(f"sidecars: {rules.shown(raw)} must be a list of catalog names")
     found: list[tuple[str, dict]] = []
     for position, item in enumerate(raw):
         field = f"sidecars[{position}]"
@@ -40,7 +40,7 @@ def entries(raw: Any, catalog: Catalog) -> list[tuple[str, dict]]:
             known_keys(field, item, ("name", "params"))
             name, given = item.get("name"), mapping(f"{field}.params", item.get("params") or {})
         else:
-            raise SpecError(f"{field}: {item!r} must be a name or {{name: ..., params: {{...}}}}")
+            raise SpecError(f"{field}: {rules.shown(item)} must be a name or {{name: ..., params: {{...}}}}")
         if not isinstance(name, str):
             raise SpecError(f"{field}.name: is required")
         template = catalog.get(name)

@@ -98,7 +98,7 @@ def _parse_app(raw: dict, allow_unpinned: bool) -> App:
         image=rules.image("app.image", values["image"], allow_unpinned),
         port=rules.port("app.port", values["port"]),
         health_path=rules.http_target("app.health_path", values["health_path"]),
-        log_dir=rules.directory("app.log_dir", values["log_dir"]) if "log_dir" in values else None,
+        log_dir=rules.log_dir("app.log_dir", values["log_dir"]) if "log_dir" in values else None,
         metrics_path=(rules.url_path("app.metrics_path", values["metrics_path"])
                       if "metrics_path" in values else None),
         replicas=rules.replicas("app.replicas", values["replicas"]),

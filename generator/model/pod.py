@@ -243,6 +243,7 @@ def _check_mounts(containers: tuple[Container, ...], volume_names: set[str]) -> 
             raise CatalogError(f"volume {name!r} is {len(name)} characters long; Kubernetes allows 63 "
                                "(shorten the template or volume name)")
     for container in containers:
+        _check_log_dir_nesting(container)
         paths: dict[str, str] = {}
         for mount in container.mounts:
             if mount.volume not in volume_names:
@@ -255,6 +256,19 @@ def _check_mounts(containers: tuple[Container, ...], volume_names: set[str]) -> 
                     raise SpecError(f"app.log_dir: {clash} {other if other != APP_LOGS else mount.volume}; "
                                     "pick another folder")
                 raise CatalogError(f"template {container.name!r}: {clash} {other}")
+
+
+def _check_log_dir_nesting(container: Container) -> None:
+    """The app's log folder inside a sidecar's own mount (its config, its buffers), or around
+    one, would hide one of them: refuse it (the same path is refused below)."""
+    logs = [m.path for m in container.mounts if m.volume == APP_LOGS]
+    for log_path in logs:
+        for mount in container.mounts:
+            if mount.volume != APP_LOGS and (mount.path.startswith(f"{log_path}/")
+                                             or log_path.startswith(f"{mount.path}/")):
+                raise SpecError(f"app.log_dir: {log_path!r} and {mount.path!r}, where container "
+                                f"{container.name!r} mounts {mount.volume}, are inside one another; "
+                                "pick another folder")
 
 
 def _check_port_names(containers: tuple[Container, ...]) -> None:

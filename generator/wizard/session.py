@@ -30,7 +30,7 @@ _APP = (
     ("image", "App image, pinned to a tag or @sha256 digest", rules.image, False),
     ("port", "Port the app listens on", rules.port, False),
     ("health_path", "Health endpoint (HTTP GET, 200 when healthy)", rules.http_target, False),
-    ("log_dir", "Folder the app writes log files to (empty: logs only to stdout)", rules.directory, True),
+    ("log_dir", "Folder the app writes log files to (empty: logs only to stdout)", rules.log_dir, True),
     ("metrics_path", "Metrics endpoint Prometheus scrapes (empty: none)", rules.url_path, True),
 )
 _NEEDED_DEFAULTS = {"log_dir": "/var/log/app", "metrics_path": "/metrics"}
