@@ -57,7 +57,7 @@ BAD_ANSWERS = [
     ("metrics path with a space", changed("app.metrics_path", "/met rics"), "app.metrics_path", "absolute URL path"),
     ("log dir relative", changed("app.log_dir", "var/log"), "app.log_dir", "absolute directory"),
     ("log dir escaping", changed("app.log_dir", "/var/../etc"), "app.log_dir", "'..'"),
-    ("log dir on the app's /tmp", changed("app.log_dir", "/tmp"), "app.log_dir", "already mounts tmp"),
+    ("log dir on the app's /tmp", changed("app.log_dir", "/tmp"), "app.log_dir", "is a system folder"),
     ("log dir on the shipper's config", changed("app.log_dir", "/fluentd/etc"), "app.log_dir", "'fluentd' already mounts"),
     ("replicas zero", changed("app.replicas", 0), "app.replicas", "replica count"),
     ("unknown app key", changed("app.colour", "blue"), "app.colour", "unknown key"),
