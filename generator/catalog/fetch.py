@@ -160,15 +160,70 @@ def _unzip(url: str, source: Source, keep_in: Path) -> Path:
     is_url = repository.is_repo_url(url)
     if not is_url and not Path(url).expanduser().is_file():
         raise FetchError(f"{source.field}: {url}: no such zip file")
+    # Downloaded here rather than by cookiecutter, so the download is bounded too; then the
+    # zip is checked before cookiecutter unpacks it.
+    local = _download(url, keep_in / "download", source.field) if is_url else Path(url).expanduser()
+    check_zip(local, source.field)
     # cookiecutter unpacks into a fresh temporary folder; keep the result in the cache so
     # template folders (and hooks) stay where `show` and the hook runner say they are.
-    unpacked = Path(zipfile.unzip(str(Path(url).expanduser()) if not is_url else url, is_url=is_url,
-                                  clone_to_dir=keep_in / "download", no_input=True))
+    unpacked = Path(zipfile.unzip(str(local), is_url=False, clone_to_dir=keep_in / "download",
+                                  no_input=True))
     target = keep_in / unpacked.name
     shutil.rmtree(target, ignore_errors=True)
     shutil.move(str(unpacked), target)
     shutil.rmtree(unpacked.parent, ignore_errors=True)
     return target
+
+
+# A catalog is a few dozen small text files: bounds far above that, far below a zip bomb.
+ZIP_MAX_BYTES = 64 * 2**20
+ZIP_MAX_ENTRIES = 10_000
+ZIP_MAX_RATIO = 100  # unpacked / packed, past the first MiB
+
+
+def _download(url: str, folder: Path, field: str) -> Path:
+    import requests  # cookiecutter's own dependency, loaded with it
+
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / (url.rstrip("/").rsplit("/", 1)[-1] or "catalog.zip")
+    received = 0
+    with requests.get(url, stream=True, timeout=100) as response, open(path, "wb") as out:
+        response.raise_for_status()
+        for chunk in response.iter_content(chunk_size=1 << 16):
+            received += len(chunk)
+            if received > ZIP_MAX_BYTES:
+                out.close()
+                path.unlink()
+                raise FetchError(f"{field}: {url}: larger than the limit of {ZIP_MAX_BYTES // 2**20} MiB")
+            out.write(chunk)
+    return path
+
+
+def check_zip(path: Path, field: str) -> None:
+    """Refuse a zip before unpacking it when it would unpack past the bounds (the sizes come
+    from its directory; Python's zipfile never writes more than those), or holds more than one
+    top-level folder (cookiecutter would take the first and drop the rest silently)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as bundle:
+            entries = bundle.infolist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise FetchError(f"{field}: {path}: not a readable zip file ({exc})") from None
+    unpacked = sum(e.file_size for e in entries)
+    packed = max(1, sum(e.compress_size for e in entries))
+    if len(entries) > ZIP_MAX_ENTRIES:
+        raise FetchError(f"{field}: {path}: {len(entries)} entries, more than the limit of {ZIP_MAX_ENTRIES}")
+    if unpacked > ZIP_MAX_BYTES:
+        raise FetchError(f"{field}: {path}: unpacks to {unpacked // 2**20} MiB, more than the limit of "
+                         f"{ZIP_MAX_BYTES // 2**20} MiB")
+    if unpacked > 2**20 and unpacked / packed > ZIP_MAX_RATIO:
+        raise FetchError(f"{field}: {path}: unpacks {unpacked // packed}-fold, more than the limit of "
+                         f"{ZIP_MAX_RATIO}-fold (a zip bomb?)")
+    tops = sorted({e.filename.lstrip("/").split("/", 1)[0] for e in entries if e.filename.strip("/")})
+    if len(tops) > 1:
+        raise FetchError(f"{field}: {path}: {len(tops)} top-level entries ({', '.join(tops[:3])}"
+                         f"{', ...' if len(tops) > 3 else ''}); a catalog zip holds one folder")
 
 
 @contextmanager

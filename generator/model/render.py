@@ -55,8 +55,28 @@ def _to_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+# Whatever a template's own code raises is the template's error, named by its file: Jinja's
+# errors, and Python's from what the sandbox lets it call ('{0}'.format() -> IndexError,
+# an unknown codec -> LookupError, a macro calling itself -> RecursionError, ...).
+_TEMPLATE_ERRORS = (Exception,)
+
+
 def _fail(where: str, exc: Exception) -> RenderError:
-    return RenderError(f"{where}: {type(exc).__name__}: {exc}")
+    if isinstance(exc, RenderError):
+        return exc
+    reason = " ".join(str(exc).split())
+    return RenderError(f"{where}: {type(exc).__name__}: {reason[:300]}")
+
+
+def _text(value: Any, where: str) -> Any:
+    """Rendered text must be writable as UTF-8 (a lone surrogate is not)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise RenderError(f"{where}: renders {value[exc.start]!r}, a lone surrogate, which is not "
+                              "text") from None
+    return value
 
 
 def expand(value: Any, context: Mapping[str, Any], where: str) -> Any:
@@ -70,7 +90,7 @@ def expand(value: Any, context: Mapping[str, Any], where: str) -> Any:
     plain = _plain(value, context)
     if plain is not _MISSING:
         return plain
-    from jinja2 import TemplateError, Undefined
+    from jinja2 import Undefined
 
     stripped = value.strip()
     try:
@@ -79,9 +99,9 @@ def expand(value: Any, context: Mapping[str, Any], where: str) -> Any:
             result = _expression(stripped[2:-2].strip())(**context)
             if isinstance(result, Undefined):
                 result._fail_with_undefined_error()
-            return result
-        return _template(False, value).render(**context)
-    except (TemplateError, ArithmeticError, TypeError, ValueError) as exc:
+            return _text(result, where)
+        return _text(_template(False, value).render(**context), where)
+    except _TEMPLATE_ERRORS as exc:
         raise _fail(where, exc) from None
 
 
@@ -138,10 +158,8 @@ def render_file(name: str, text: str, context: Mapping[str, Any], where: str) ->
     """Render one config file; only .j2 files are templates, the rest are copied."""
     if not name.endswith(".j2"):
         return text
-    from jinja2 import TemplateError
-
     structured = name[:-3].endswith(_STRUCTURED_SUFFIXES)
     try:
-        return _template(structured, text).render(**context)
-    except (TemplateError, ArithmeticError, TypeError, ValueError) as exc:
+        return _text(_template(structured, text).render(**context), where)
+    except _TEMPLATE_ERRORS as exc:
         raise _fail(where, exc) from None

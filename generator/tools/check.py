@@ -27,6 +27,11 @@ def check_folder(folder: Path) -> Problems:
     if not compose.is_file() and not kustomization.is_file():
         raise CheckError(f"{folder}: nothing to check: no compose.yaml and no k8s/kustomization.yaml "
                          "(is it a folder sidecar-new rendered?)")
+    special = _special_files(folder)
+    if special:
+        # Reading a named pipe blocks forever, a device may never end: check reads none of them.
+        return [f"{path}: a named pipe, socket or device, not a file; remove it (check reads none)"
+                for path in special]
     version, problems = _recorded_version(folder)
     if compose.is_file():
         problems += check_compose(compose)
@@ -42,6 +47,24 @@ def check_folder(folder: Path) -> Problems:
     return [" ".join(problem.split()) for problem in problems]
 
 
+def _special_files(folder: Path) -> list[Path]:
+    """Everything under `folder` (through links) that is neither a regular file nor a folder."""
+    import os
+    import stat
+
+    found = []
+    for root, dirs, names in os.walk(folder):
+        for name in [*names, *dirs]:
+            path = Path(root) / name
+            try:
+                mode = os.stat(path).st_mode
+            except OSError:  # a dangling link: reading it fails at once, with a message
+                continue
+            if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                found.append(path)
+    return sorted(found)
+
+
 def _tool(name: str) -> str:
     path = shutil.which(name)
     if not path:
@@ -49,9 +72,36 @@ def _tool(name: str) -> str:
     return path
 
 
+TOOL_TIMEOUT = 120  # seconds a validator may take before it counts as hung
+
+
 def _run(command: list[str], cwd: Path | None = None) -> tuple[int, str]:
-    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=120)
-    return done.returncode, (done.stdout + done.stderr).strip()
+    """Run a validator in a session of its own, so that when it hangs (or we are interrupted)
+    it is killed together with every process it started; a hang is a problem, not a traceback."""
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               stdin=subprocess.DEVNULL, text=True, start_new_session=True)
+    try:
+        stdout, stderr = process.communicate(timeout=TOOL_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        _kill_group(process)
+        return 124, f"{Path(command[0]).name} gave no answer within {TOOL_TIMEOUT} s and was stopped"
+    except BaseException:
+        _kill_group(process)
+        raise
+    return process.returncode, (stdout + stderr).strip()
+
+
+def _kill_group(process: subprocess.Popen) -> None:
+    import os
+    import signal
+    from contextlib import suppress
+
+    with suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    for stream in (process.stdout, process.stderr):
+        if stream:
+            stream.close()  # not read to the end: a grandchild that left the group may hold it
 
 
 def _dig(node: Any, *keys: str) -> Any:
@@ -436,4 +486,9 @@ def _recorded_version(folder: Path) -> tuple[str, Problems]:
         return DEFAULT_KUBERNETES_VERSION, [
             f"{record}: not a sidecar-new record (a mapping with kubernetes: {{version: ...}}); "
             f"checked against Kubernetes {DEFAULT_KUBERNETES_VERSION}"]
-    return str(kubernetes.get("version", DEFAULT_KUBERNETES_VERSION)), []
+    try:  # the record may have been edited: it names the schema folder kubernetes-validate reads
+        return rules.kubernetes_version("kubernetes.version",
+                                        kubernetes.get("version", DEFAULT_KUBERNETES_VERSION)), []
+    except rules.RuleError as exc:
+        return DEFAULT_KUBERNETES_VERSION, [f"{record}: {exc.message}; checked against Kubernetes "
+                                            f"{DEFAULT_KUBERNETES_VERSION}"]

@@ -189,6 +189,10 @@ def _replace(path: Path, text: str) -> None:
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             stream.write(text)
+        # mkstemp makes it 0600: keep the mode catalog.yaml had, or a new file's usual one.
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(staged, path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~mask)
         os.replace(staged, path)
     except BaseException:
         Path(staged).unlink(missing_ok=True)
