@@ -94,7 +94,8 @@ def test_every_dollar_in_compose_is_data_not_the_callers_environment(tmp_path: P
 def test_check_reports_a_lone_dollar_in_compose() -> None:
     from generator.tools.check import lint_compose
 
-    service = {"deploy": {"resources": {"limits": {"cpus": "1"}}}}
+    service = {"deploy": {"resources": {"limits": {"cpus": "1"}}},
+               "logging": {"options": {"max-size": "10m", "max-file": "3"}}}
     problems = list(lint_compose({"services": {
         "app": {**service, "environment": {"KEY": "${AWS_SECRET_ACCESS_KEY}"}},
         "fine": {**service, "command": ["echo", "$$HOME costs $$5"]}}}))

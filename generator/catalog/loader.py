@@ -230,8 +230,6 @@ def _config_keys(files_dir: Path, names: list[str], report: Report) -> None:
     a valid key, or two names with one key (a/b.conf and a__b.conf), would break or lose one."""
     keys: dict[str, str] = {}
     for relative in names:
-        if not rules.is_safe_relative(relative):
-            continue  # refused where it would be written, as an unsafe file name
         rendered = relative.removesuffix(".j2")
         problem = rules.config_file_problem(rendered)
         other = keys.setdefault(rules.config_key(rendered), relative)
