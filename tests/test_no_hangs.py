@@ -54,10 +54,7 @@ def test_a_hung_validator_is_one_problem_and_its_processes_are_stopped(rendered:
     result = run_cli("check", str(rendered))
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert "kubectl gave no answer within 1 s and was stopped" in result.output
-    grandchild = int(pid_file.read_text())
-    time.sleep(0.1)
-    with pytest.raises(ProcessLookupError):
-        os.kill(grandchild, 0)  # reaped by init once killed; a live one would answer
+    assert _stopped(int(pid_file.read_text()))
 
 
 def test_a_5000_deep_envoy_config_is_one_problem(rendered: Path) -> None:
@@ -158,9 +155,21 @@ def test_interrupting_check_stops_the_validator_too(rendered: Path, tmp_path: Pa
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, signal.SIG_DFL)
-    time.sleep(0.1)
-    with pytest.raises(ProcessLookupError):
-        os.kill(int(pid_file.read_text()), 0)
+    assert _stopped(int(pid_file.read_text()))
+
+
+def _stopped(pid: int) -> bool:
+    """Gone, or a zombie waiting for init to reap it (killed all the same)."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, ProcessLookupError):
+            return True
+        if state in ("Z", "X"):
+            return True
+        time.sleep(0.05)
+    return False
 
 
 def test_a_zip_bomb_fetched_by_url_is_refused_before_unpacking(tmp_path: Path, cookiecutter_home: Path) -> None:
