@@ -94,13 +94,11 @@ def test_every_dollar_in_compose_is_data_not_the_callers_environment(tmp_path: P
 def test_check_reports_a_lone_dollar_in_compose() -> None:
     from generator.tools.check import lint_compose
 
-    service = {"deploy": {"resources": {"limits": {"cpus": "1"}}},
-               "logging": {"options": {"max-size": "10m", "max-file": "3"}}}
-    problems = list(lint_compose({"services": {
-        "app": {**service, "environment": {"KEY": "${AWS_SECRET_ACCESS_KEY}"}},
-        "fine": {**service, "command": ["echo", "$$HOME costs $$5"]}}}))
-    assert len(problems) == 1
-    assert problems[0].startswith("service app: '${AWS_SECRET_ACCESS_KEY}' holds a lone $")
+    problems = [p for p in lint_compose({"services": {
+        "app": {"environment": {"KEY": "${AWS_SECRET_ACCESS_KEY}"}},
+        "fine": {"command": ["echo", "$$HOME costs $$5"]}}}) if "$" in p]
+    assert problems == ["service app: '${AWS_SECRET_ACCESS_KEY}' holds a lone $: docker compose up "
+                        "substitutes it from the caller's environment; write $$ for a literal $"]
 
 
 @pytest.mark.parametrize("trust", [False, True])
