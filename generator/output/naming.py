@@ -7,9 +7,14 @@ from __future__ import annotations
 import hashlib
 from typing import Iterable
 
+from generator import rules
+
 TOOL = "sidecar-new"
 RECORD = ".sidecar-new.yaml"  # the answers and provenance of a render, in its folder
 CONFIG_DIR = "config"  # config/<sidecar>/...: read by the containers, as their own users
+# The writer's work folder inside an output folder while it updates it (see output/transaction.py);
+# a leftover one is finished or removed by the next run, and the plan skips it.
+TX = ".sidecar-new.tx"
 NAME_LABEL = "app.kubernetes.io/name"
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"  # = TOOL on everything the base ships
 CHECKSUM_ANNOTATION = "sidecar-new.dev/config-checksum"
@@ -34,7 +39,7 @@ def config_map_sidecar(app: str, name: str) -> str | None:
 
 
 def config_key(path: str) -> str:
-    return path.replace("/", "__")  # ConfigMap keys cannot hold '/'
+    return rules.config_key(path)  # the rule the catalog loader checks names against
 
 
 def checksum_of(files: Iterable[tuple[str, str, str]]) -> str:
@@ -44,6 +49,3 @@ def checksum_of(files: Iterable[tuple[str, str, str]]) -> str:
     for sidecar, path, text in files:
         digest.update(f"{sidecar}/{path}\0{text}\0".encode())
     return digest.hexdigest()
-# The writer's work folder inside an output folder while it updates it (see output/transaction.py);
-# a leftover one is finished or removed by the next run, and check and the plan skip it.
-TX = ".sidecar-new.tx"
