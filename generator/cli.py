@@ -68,55 +68,77 @@ def new(
     """Render an app and its sidecars into compose.yaml, k8s/ and config/."""
     _state["written"] = None
     with _errors():
-        from generator.input.answers import apply_flags, load_answers
-        from generator.pipeline import build
-        from generator.input.spec import parse_spec
-
         loaded = _load_catalog(catalog, checkout, directory)
         app_flags = {"name": name, "image": image, "port": port, "health_path": health_path,
                      "log_dir": log_dir, "metrics_path": metrics_path}
-        raw = apply_flags(load_answers(answers), app=app_flags, sidecars=sidecars, target=target,
-                          kubernetes={"version": kubernetes_version, "namespace": namespace})
-        if save_answers is not None:
-            from generator.output.writer import check_answers_target
+        raw = _gather(loaded, answers, app_flags, sidecars, target,
+                      {"version": kubernetes_version, "namespace": namespace}, no_input=no_input,
+                      ask_all=ask_all, allow_unpinned=allow_unpinned, output=output, force=force,
+                      preview=dry_run or show_diff, save_answers=save_answers)
+        spec, files = _build(raw, loaded, allow_unpinned)
+        _deliver(files, raw, loaded, output or _default_output(answers, spec.app.name), spec.targets,
+                 dry_run=dry_run, show_diff=show_diff, force=force, trust=trust, save_answers=save_answers)
 
-            check_answers_target(save_answers)  # before any question or write
-        # Both ends a terminal: with stdout redirected the prompts would vanish into the file.
-        interactive = not no_input and sys.stdin.isatty() and sys.stdout.isatty()
-        if interactive:
-            import gc
 
-            gc.enable()  # off for start-up (generator/__main__.py); a wizard session runs for minutes
-            from generator.wizard.session import run_wizard
+def _gather(loaded, answers: Optional[Path], app_flags: dict, sidecars: Optional[List[str]],
+            target: Optional[str], kube_flags: dict, *, no_input: bool, ask_all: bool,
+            allow_unpinned: bool, output: Optional[Path], force: bool, preview: bool,
+            save_answers: Optional[Path]) -> dict:
+    """The answers: the file, overlaid with the flags, then the wizard on a terminal."""
+    from generator.input.answers import apply_flags, load_answers
 
-            raw = run_wizard(raw, loaded, ask_all=ask_all, allow_unpinned=allow_unpinned,
-                             output=output or _default_output(answers, None), force=force,
-                             confirm=not (dry_run or show_diff))
-        elif not no_input and answers is None and not (name and image):
-            from generator.errors import SpecError
+    raw = apply_flags(load_answers(answers), app=app_flags, sidecars=sidecars, target=target,
+                      kubernetes=kube_flags)
+    if save_answers is not None:
+        from generator.output.writer import check_answers_target
 
-            raise SpecError("stdin is not a terminal, so there is no wizard: pass --answers FILE, "
-                            "or --no-input with --name and --image")
-        spec = parse_spec(raw, loaded, allow_unpinned=allow_unpinned)
-        files = build(spec, loaded)
-        dest = output or _default_output(answers, spec.app.name)
-        if dry_run or show_diff:
-            _preview(files, dest, show_diff)
-            _save(raw, save_answers)
-            if loaded.root is not None and (loaded.root / "hooks").exists():
-                typer.echo("catalog hooks do not run on a dry run or a diff")
-            return
-        from generator.catalog.hooks import check_hooks, run_hooks
-        from generator.output.writer import write
+        check_answers_target(save_answers)  # before any question or write
+    # Both ends a terminal: with stdout redirected the prompts would vanish into the file.
+    if not no_input and sys.stdin.isatty() and sys.stdout.isatty():
+        import gc
 
-        check_hooks(loaded, trust)
-        result = write(files, dest, force=force, on_landed=lambda: _state.update(written=dest))
-        _save(raw, save_answers)  # after the render landed: nothing is written on an error
-        _report(files, dest, result, spec.targets)
-        # Hooks come from the catalog, so they run only after a successful write, only when
-        # trusted, and inside the output folder.
-        for line in run_hooks(loaded, dest, trust):
-            typer.echo(line)
+        gc.enable()  # off for start-up (generator/__main__.py); a wizard session runs for minutes
+        from generator.wizard.session import run_wizard
+
+        return run_wizard(raw, loaded, ask_all=ask_all, allow_unpinned=allow_unpinned,
+                          output=output or _default_output(answers, None), force=force, confirm=not preview)
+    if not no_input and answers is None and not (app_flags["name"] and app_flags["image"]):
+        from generator.errors import SpecError
+
+        raise SpecError("stdin is not a terminal, so there is no wizard: pass --answers FILE, "
+                        "or --no-input with --name and --image")
+    return raw
+
+
+def _build(raw: dict, loaded, allow_unpinned: bool):
+    """The answers checked into a Spec, and the files it renders to (pure, nothing written)."""
+    from generator.input.spec import parse_spec
+    from generator.pipeline import build
+
+    spec = parse_spec(raw, loaded, allow_unpinned=allow_unpinned)
+    return spec, build(spec, loaded)
+
+
+def _deliver(files, raw: dict, loaded, dest: Path, targets, *, dry_run: bool, show_diff: bool,
+             force: bool, trust: bool, save_answers: Optional[Path]) -> None:
+    """Show (--dry-run, --diff) or write the files, save the answers, run trusted hooks."""
+    if dry_run or show_diff:
+        _preview(files, dest, show_diff)
+        _save(raw, save_answers)
+        if loaded.root is not None and (loaded.root / "hooks").exists():
+            typer.echo("catalog hooks do not run on a dry run or a diff")
+        return
+    from generator.catalog.hooks import check_hooks, run_hooks
+    from generator.output.writer import write
+
+    check_hooks(loaded, trust)
+    result = write(files, dest, force=force, on_landed=lambda: _state.update(written=dest))
+    _save(raw, save_answers)  # after the render landed: nothing is written on an error
+    _report(files, dest, result, targets)
+    # Hooks come from the catalog, so they run only after a successful write, only when
+    # trusted, and inside the output folder.
+    for line in run_hooks(loaded, dest, trust):
+        typer.echo(line)
 
 
 @app.command("list")
