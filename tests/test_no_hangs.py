@@ -109,11 +109,11 @@ def test_a_zip_with_two_top_level_folders_is_refused(tmp_path: Path, cookiecutte
 # Finding 13: template errors.
 
 @pytest.mark.parametrize("body, kind", [
-    ("{{ '{0}'.format() }}", "IndexError"),
-    ("{{ 'x'.encode('no-such-codec') }}", "LookupError"),
-    ("{% macro m() %}{{ m() }}{% endmacro %}{{ m() }}", "RecursionError"),
+    ("{{ '{0}'.format() }}", "cannot render: tuple index out of range"),
+    ("{{ 'x'.encode('no-such-codec') }}", "cannot render: unknown encoding: no-such-codec"),
+    ("{% macro m() %}{{ m() }}{% endmacro %}{{ m() }}", "calls itself too deeply"),
     ("{{ '\\ud800' }}", "lone surrogate"),
-    ("{{ " + "[" * 600 + "]" * 600 + " }}", "Error"),
+    ("{{ " + "[" * 600 + "]" * 600 + " }}", "calls itself too deeply"),
 ])
 def test_a_failing_template_is_one_line_naming_its_file(tmp_path: Path, body: str, kind: str) -> None:
     catalog = team_catalog(tmp_path / "team", **{"templates/pinger/files/pinger.conf.j2": body + "\n"})
@@ -122,6 +122,7 @@ def test_a_failing_template_is_one_line_naming_its_file(tmp_path: Path, body: st
     assert result.exit_code == 1, result.output
     assert result.output.startswith(f"error: {catalog}/templates/pinger/files/pinger.conf.j2: ")
     assert kind in result.output and result.output.count("\n") == 1
+    assert "Error" not in result.output  # words, not Python's exception names
     assert not (tmp_path / "out").exists()
 
 

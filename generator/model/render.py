@@ -61,11 +61,17 @@ def _to_json(value: Any) -> str:
 _TEMPLATE_ERRORS = (Exception,)
 
 
+# What went wrong, in words rather than Python's or Jinja's exception names.
+_KINDS = {"UndefinedError": "", "SecurityError": "refused by the sandbox: ",
+          "OverflowError": "refused by the sandbox: ", "TemplateSyntaxError": "template syntax: ",
+          "ZeroDivisionError": "division by zero: ", "RecursionError": "calls itself too deeply: "}
+
+
 def _fail(where: str, exc: Exception) -> RenderError:
     if isinstance(exc, RenderError):
         return exc
     reason = " ".join(str(exc).split())
-    return RenderError(f"{where}: {type(exc).__name__}: {reason[:300]}")
+    return RenderError(f"{where}: {_KINDS.get(type(exc).__name__, 'cannot render: ')}{reason[:300]}")
 
 
 def _text(value: Any, where: str) -> Any:
