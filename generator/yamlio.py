@@ -143,8 +143,19 @@ def load_text(text: str, source: str, error: type[Exception], all_documents: boo
         data = _load(text, fast, all_documents)
     except (yaml.YAMLError, ValueError, RecursionError):  # ValueError: libyaml cannot encode lone surrogates
         data = _load_with_pyyaml(text, source, error, all_documents, plain)
-    _check_bounds(data, source, error)
+    if "*" in text or "\\u" in text or "\\U" in text:
+        _check_bounds(data, source, error)  # aliases, or escapes that may make a lone surrogate
+    else:
+        _check_depth(data, 1, source, error)  # neither: a tree of its text's size, no loops
     return data
+
+
+def _check_depth(node: Any, level: int, source: str, error: type[Exception]) -> None:
+    if level > MAX_DEPTH:
+        raise error(f"{source}: nested deeper than {MAX_DEPTH} levels")
+    for child in node.values() if isinstance(node, dict) else node if isinstance(node, list) else ():
+        if isinstance(child, (dict, list)):
+            _check_depth(child, level + 1, source, error)
 
 
 # libyaml builds nodes recursively in C: tens of thousands of `[` or `- - -` crash the
