@@ -309,3 +309,35 @@ def test_killed_force_renders_leave_old_or_new_and_no_debris_quick(answers_file:
 @pytest.mark.slow
 def test_killed_force_renders_leave_old_or_new_and_no_debris_many(answers_file: Path, tmp_path: Path) -> None:
     _kill_loop(40, answers_file, tmp_path)
+
+
+def test_the_next_run_finishing_an_update_keeps_a_file_changed_since(answers_file: Path, tmp_path: Path) -> None:
+    import hashlib
+    import json
+
+    out = tmp_path / "out"
+    render(answers_file, out)
+    (out / TX / "new").mkdir(parents=True)
+    (out / TX / "new" / "compose.yaml").write_text("new\n")
+    (out / TX / "new" / "added.txt").write_text("added\n")
+    old = hashlib.sha256((out / "compose.yaml").read_bytes()).hexdigest()
+    entries = [{"path": "compose.yaml", "before": old, "after": hashlib.sha256(b"new\n").hexdigest()},
+               {"path": "added.txt", "before": None, "after": hashlib.sha256(b"added\n").hexdigest()}]
+    (out / TX / "journal.json").write_text(json.dumps({"pid": 1, "entries": entries}))
+    (out / "compose.yaml").write_text("# edited after the kill\n")  # someone's work since
+    with transaction.locked(out, out):
+        note = transaction.recover(out)
+    assert "finished an update" in note and "kept compose.yaml" in note
+    assert (out / "compose.yaml").read_text() == "# edited after the kill\n"
+    assert (out / "added.txt").read_text() == "added\n" and not (out / TX).exists()
+
+
+def test_a_second_run_on_the_same_folder_waits_for_the_first(answers_file: Path, tmp_path: Path,
+                                                             monkeypatch) -> None:
+    out = tmp_path / "out"
+    render(answers_file, out)
+    monkeypatch.setattr(transaction, "LOCK_WAIT", 0.2)
+    with transaction.locked(out, out):  # another run, mid-update
+        result = render(answers_file, out, "--force", "--port", "9090")
+    assert result.exit_code == 1 and "another sidecar-new run has been writing to" in result.output
+    assert render(answers_file, out, "--force", "--port", "9090").exit_code == 0
