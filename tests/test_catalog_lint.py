@@ -213,3 +213,37 @@ def test_catalog_new_refuses_and_writes_nothing(tmp_path: Path, name: str, catal
     assert result.exit_code == 1
     assert result.output.startswith(message.format(catalog=catalog)), result.output
     assert tree_of(catalog) == before
+
+
+def test_a_team_envoy_config_with_admin_on_the_network_is_reported(tmp_path: Path) -> None:
+    envoy = ("admin:\n  address:\n    socket_address: {address: 0.0.0.0, port_value: 9901}\n"
+             "static_resources: {}\n")
+    catalog = team_catalog(tmp_path / "team", **{"templates/pinger/files/envoy.yaml": envoy})
+    problems = problems_of(lint(catalog))
+    assert problems == [f"{catalog}/templates/pinger/sidecar.yaml: rendered with defaults: config/pinger/"
+                        "envoy.yaml: admin listens on 0.0.0.0:9901: anything that reaches the pod can POST "
+                        "/quitquitquit or /healthcheck/fail and read /config_dump; bind it to 127.0.0.1 and "
+                        "serve /ready to probes through a listener of its own"]
+
+
+@pytest.mark.parametrize("cap, problem", [
+    ("12m", None),
+    ("16m", "buffer total_limit_size 16777216 is not below its volume (emptyDir pinger-buffer"),
+    (None, "file buffer without total_limit_size"),
+])
+def test_a_team_fluentd_buffer_not_capped_below_its_volume_is_reported(tmp_path: Path, cap, problem) -> None:
+    definition = DEFINITION.replace("config_dir: /etc/pinger", "config_dir: /etc/pinger\nvolumes:\n"
+                                    "  - {name: buffer, path: /buffer, size: 16Mi}")
+    conf = ("<match **>\n  @type stdout\n  <buffer>\n    @type file\n    path /buffer/out\n"
+            + (f"    total_limit_size {cap}\n" if cap else "") + "  </buffer>\n</match>\n")
+    catalog = team_catalog(tmp_path / "team", **{"templates/pinger/sidecar.yaml": definition,
+                                                 "templates/pinger/files/fluent.conf": conf})
+    result = lint(catalog)
+    if problem is None:
+        assert result.exit_code == 0, result.output
+        return
+    problems = problems_of(result)
+    assert len(problems) == 1, problems
+    assert problems[0].startswith(f"{catalog}/templates/pinger/sidecar.yaml: rendered with defaults: "
+                                  "config/pinger/fluent.conf:3: ")
+    assert problem in problems[0]

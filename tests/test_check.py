@@ -176,7 +176,7 @@ def envoy_problems(path: Path, config: dict) -> list[str]:
 def test_a_route_to_an_undefined_cluster_is_reported(render: Path) -> None:
     path, config = envoy_config(render)
     first_route(config)["cluster"] = "nope"
-    assert envoy_problems(path, config) == ["route to cluster 'nope': no such cluster (defined: app)"]
+    assert envoy_problems(path, config) == ["route to cluster 'nope': no such cluster (defined: admin, app)"]
 
 
 def test_a_route_to_an_undefined_cluster_fails_check(render: Path) -> None:
@@ -190,7 +190,7 @@ def test_weighted_routes_must_name_defined_clusters(render: Path) -> None:
     first_route(config).pop("cluster")
     first_route(config)["weighted_clusters"] = {"clusters": [{"name": "app", "weight": 90},
                                                              {"name": "canary", "weight": 10}]}
-    assert envoy_problems(path, config) == ["route to cluster 'canary': no such cluster (defined: app)"]
+    assert envoy_problems(path, config) == ["route to cluster 'canary': no such cluster (defined: admin, app)"]
 
 
 @pytest.mark.parametrize("port", [70000, 0])
@@ -282,25 +282,25 @@ def test_an_unfinished_directive_in_fluent_conf_fails_check(render: Path) -> Non
     for path in (render / "config/fluentd/fluent.conf", render / "k8s/configmaps.yaml"):
         edit(path, "</match>", "</match>\n<source")
     code, output = check_output(render)
-    assert code == 1 and "fluent.conf:35: malformed directive '<source'" in output
+    assert code == 1 and "fluent.conf:38: malformed directive '<source'" in output
 
 
 GOLDEN_FLUENT_CONF = (GOLDEN / "fluentd-only/expected/config/fluentd/fluent.conf").read_text()
 
 
 @pytest.mark.parametrize("appended, expected", [
-    ("<source\n", "35: malformed directive '<source'"),
-    ("<source>\n  @type forward\n", "35: <source> is never closed"),
-    ("</match>\n", "35: </match> without an opening <match>"),
-    ("<source>\n  @type forward\n</match>\n", "37: </match> closes <source> of line 35"),
-    ("<source>\n  port 24224\n</source>\n", "35: <source> has no @type"),
-    ("<match other.**>\n  <buffer>\n    @type file\n  </buffer>\n</match>\n", "35: <match other.**> has no @type"),
-    ("<filter app.**>\n  @type\n</filter>\n", "35: <filter app.**> has no @type"),
-    ("<label @X>\n  <match **>\n  </match>\n</label>\n", "36: <match **> has no @type"),
-    ("</match foo>\n", "35: malformed directive '</match foo>'"),
+    ("<source\n", "38: malformed directive '<source'"),
+    ("<source>\n  @type forward\n", "38: <source> is never closed"),
+    ("</match>\n", "38: </match> without an opening <match>"),
+    ("<source>\n  @type forward\n</match>\n", "40: </match> closes <source> of line 38"),
+    ("<source>\n  port 24224\n</source>\n", "38: <source> has no @type"),
+    ("<match other.**>\n  <buffer>\n    @type file\n  </buffer>\n</match>\n", "38: <match other.**> has no @type"),
+    ("<filter app.**>\n  @type\n</filter>\n", "38: <filter app.**> has no @type"),
+    ("<label @X>\n  <match **>\n  </match>\n</label>\n", "39: <match **> has no @type"),
+    ("</match foo>\n", "38: malformed directive '</match foo>'"),
 ])
 def test_a_broken_fluent_conf_is_reported_with_its_line(tmp_path: Path, appended: str, expected: str) -> None:
-    assert len(GOLDEN_FLUENT_CONF.splitlines()) == 34
+    assert len(GOLDEN_FLUENT_CONF.splitlines()) == 37
     path = tmp_path / "fluent.conf"
     path.write_text(GOLDEN_FLUENT_CONF + appended)
     assert check_fluentd(path) == [f"{path}:{expected}"]
@@ -416,3 +416,81 @@ def test_a_hand_written_compose_service_is_checked_for_pinning_and_hardening(tmp
     for problem in ["image 'envoyproxy/envoy:latest' is not pinned", "not read_only", "cap_drop does not drop ALL",
                     "no user", "no security_opt no-new-privileges:true", "no deploy.resources.limits"]:
         assert f"compose.yaml: service proxy: {problem}" in output, output
+
+
+# 7. Budgets that add up, and Envoy's admin API kept off the network (issue 11).
+
+def test_envoy_admin_on_the_network_fails_check(render: Path) -> None:
+    for path in (render / "config/envoy/envoy.yaml", render / "k8s/configmaps.yaml"):
+        edit(path, "socket_address: {address: 127.0.0.1, port_value: 9901}",
+             "socket_address: {address: 0.0.0.0, port_value: 9901}")
+    code, output = check_output(render)
+    assert code == 1
+    assert "envoy.yaml: admin listens on 0.0.0.0:9901: anything that reaches the pod can POST /quitquitquit" in output
+
+
+def test_ephemeral_storage_limits_below_the_emptydirs_fail_check(render: Path) -> None:
+    # The limits as they were before issue 11: 416Mi against 608Mi of emptyDirs.
+    for before, after in (("ephemeral-storage: 576Mi", "ephemeral-storage: 256Mi"),
+                          ("ephemeral-storage: 352Mi", "ephemeral-storage: 64Mi")):
+        edit(render / "k8s/deployment.yaml", before, after)
+    code, output = check_output(render)
+    assert code == 1
+    assert ("the containers' ephemeral-storage limits add up to 416Mi, no more than "
+            "the emptyDirs' sizeLimits (608Mi): kubelet evicts the pod") in output
+
+
+def test_a_tmpfs_its_writer_cannot_hold_in_memory_fails_check(render: Path) -> None:
+    compose = yaml.safe_load((render / "compose.yaml").read_text())
+    compose["services"]["fluentd"]["deploy"]["resources"]["limits"]["memory"] = "256m"  # as before
+    (render / "compose.yaml").write_text(yaml.safe_dump(compose))
+    code, output = check_output(render)
+    assert code == 1
+    assert ("service fluentd: the tmpfs volumes it writes (288m) and its memory reservation (128m) exceed "
+            "its memory limit (256m)") in output
+    assert "service orders-api:" not in output
+
+
+@pytest.fixture
+def forwarding(builtin_catalog, tmp_path: Path) -> Path:
+    """Fluentd forwarding to an aggregator: a file buffer on the fluentd-buffer volume."""
+    from generator.input.spec import parse_spec
+    from generator.output.writer import write
+    from generator.pipeline import build
+    from conftest import FULL_ANSWERS
+
+    answers = copy.deepcopy(FULL_ANSWERS)
+    answers["sidecars"] = [{"name": "fluentd", "params": {"forward_host": "logs.example.com"}}]
+    write(build(parse_spec(answers, builtin_catalog), builtin_catalog), tmp_path / "out")
+    return tmp_path / "out"
+
+
+def test_the_fluentd_buffer_is_capped_below_its_volume(forwarding: Path) -> None:
+    conf = (forwarding / "config/fluentd/fluent.conf").read_text()
+    assert "total_limit_size 201326592" in conf and "chunk_limit_size 8m" in conf  # 3/4 of 256Mi
+    assert check_folder(forwarding) == []
+
+
+@pytest.mark.parametrize("before, after, problem", [
+    ("total_limit_size 201326592", "total_limit_size 200MB", None),  # below 256Mi: fine
+    ("total_limit_size 201326592", "total_limit_size 300m",
+     "buffer total_limit_size 314572800 is not below its volume"),
+    ("    total_limit_size 201326592\n", "", "file buffer without total_limit_size"),
+])
+def test_a_fluentd_buffer_cap_at_or_above_its_volume_fails_check(forwarding: Path, before: str, after: str,
+                                                                 problem: str | None) -> None:
+    for path in (forwarding / "config/fluentd/fluent.conf", forwarding / "k8s/configmaps.yaml"):
+        text = path.read_text()
+        if path.suffix == ".yaml":  # the ConfigMap holds the same text as a YAML string
+            config_map = list(yaml.safe_load_all(text))
+            data = config_map[0]["data"]
+            data["fluent.conf"] = data["fluent.conf"].replace(before, after)
+            path.write_text(yaml.safe_dump_all(config_map))
+        else:
+            path.write_text(text.replace(before, after))
+    problems = [p for p in check_folder(forwarding) if "checksum" not in p]
+    if problem is None:
+        assert problems == []
+    else:
+        assert len(problems) == 1 and problem in problems[0], problems
+        assert problems[0].startswith(f"{forwarding / 'config/fluentd/fluent.conf'}:")

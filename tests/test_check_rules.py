@@ -20,7 +20,7 @@ CASE = "all-sidecars-1.31"
 
 def own_file_checks(folder: Path) -> list[str]:
     """The rules over files that need no tool (cheap); the tool rules use the whole check."""
-    problems = check.check_config_maps(folder) + check.check_config_modes(folder)
+    problems = check.check_config_maps(folder) + check.check_config_modes(folder) + check.check_fluentd_budget(folder)
     problems += check._recorded_version(folder)[1]
     problems += check_envoy(folder / "config/envoy/envoy.yaml")
     return problems + check_fluentd(folder / "config/fluentd/fluent.conf")
@@ -151,6 +151,11 @@ DEFECTS = [
            "service orders-api: container logs are never rotated", "compose"),
     Defect("compose-no-lone-dollar", "env", service("fluentd", lambda s: s["environment"].update(KEY="${SECRET}")),
            "service fluentd: '${SECRET}' holds a lone $", "compose"),
+    # Fluentd's pos, buffer and tmp tmpfs (288m) with its 128m reservation under the 256m it had.
+    Defect("compose-tmpfs-within-memory", "limit without its tmpfs",
+           service("fluentd", lambda s: s["deploy"]["resources"]["limits"].update(memory="256m")),
+           "service fluentd: the tmpfs volumes it writes (288m) and its memory reservation (128m) exceed",
+           "compose"),
     # Kubernetes, container by container (a native sidecar as well as the app).
     Defect("k8s-image-pinned", "latest", container("envoy", lambda c: c.update(image="envoyproxy/envoy:latest")),
            "container envoy: image 'envoyproxy/envoy:latest' is not pinned", "pods"),
@@ -177,6 +182,11 @@ DEFECTS = [
     Defect("k8s-emptydir-size-limit", "removed", edit_yaml("k8s/deployment.yaml", lambda d: next(
         v for v in d["spec"]["template"]["spec"]["volumes"] if "emptyDir" in v)["emptyDir"].pop("sizeLimit")),
            "emptyDir without sizeLimit", "pods"),
+    # The limits before issue 11: 416Mi of ephemeral-storage for 608Mi of emptyDirs.
+    Defect("k8s-ephemeral-covers-emptydirs", "volumes left out", both(
+        container("orders-api", lambda c: c["resources"]["limits"].update({"ephemeral-storage": "256Mi"})),
+        container("fluentd", lambda c: c["resources"]["limits"].update({"ephemeral-storage": "64Mi"}))),
+           "ephemeral-storage limits add up to 416Mi, no more than the emptyDirs' sizeLimits (608Mi)", "pods"),
     # The tools, and the version they check against.
     Defect("docker-compose-config", "unknown key", service("envoy", lambda s: s.update(bogus_key=1)),
            "docker-compose config", "check"),
@@ -219,6 +229,14 @@ DEFECTS = [
     Defect("envoy-ports-bound-once", "admin port", envoy(lambda c: first_listener(c)["address"][
         "socket_address"].update(port_value=c["admin"]["address"]["socket_address"]["port_value"])),
            "is bound by both admin and listener 'ingress'", "files"),
+    Defect("envoy-admin-loopback", "0.0.0.0", envoy(lambda c: c["admin"]["address"]["socket_address"].update(
+        address="0.0.0.0")), "admin listens on 0.0.0.0:9901", "files"),
+    *[Defect("fluentd-buffer-below-volume", what, append_fluent(
+        "<match other.**>\n  @type stdout\n  <buffer>\n    @type file\n    path /fluentd/buffer/other\n"
+        + cap + "  </buffer>\n</match>\n"), expected, "files")
+      for what, cap, expected in [("no cap", "", "file buffer without total_limit_size"),
+                                  ("cap of the whole volume", "    total_limit_size 256m\n",
+                                   "buffer total_limit_size 268435456 is not below its volume")]],
     Defect("fluentd-directives", "malformed", append_fluent("<source\n"), "malformed directive '<source'", "files"),
     Defect("fluentd-directives", "unbalanced", append_fluent("</match>\n"), "</match> without an opening", "files"),
     Defect("fluentd-directives", "never closed", append_fluent("<source>\n  @type forward\n"),

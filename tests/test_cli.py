@@ -53,6 +53,7 @@ def test_flags_alone_render_with_defaults(tmp_path: Path, monkeypatch) -> None:
     assert record["app"] == {"name": "billing", "image": "team/billing:2.0.1", "port": 8080,
                              "health_path": "/healthz", "replicas": 2}
     assert record["sidecars"] == [{"name": "envoy", "params": {"listen_port": 10000, "admin_port": 9901,
+                                                                "ready_port": 9903, "bind_address": "::",
                                                                 "drain_seconds": 10}},
                                   {"name": "metrics", "params": {"statsd_port": 9125, "web_port": 9102}}]
     assert record["targets"] == ["kubernetes"]

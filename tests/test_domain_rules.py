@@ -46,7 +46,8 @@ def test_every_container_is_hardened_limited_and_probed(builtin_catalog) -> None
         assert context["runAsUser"] >= 10000
         assert set(container["resources"]["limits"]) == {"cpu", "memory", "ephemeral-storage"}
         assert {"startupProbe", "readinessProbe", "livenessProbe"} <= set(container)
-        probe_ports = {container[p]["httpGet"]["port"] for p in ("readinessProbe", "livenessProbe")}
+        probe_ports = {(container[p].get("httpGet") or container[p]["tcpSocket"])["port"]
+                       for p in ("readinessProbe", "livenessProbe")}
         assert probe_ports <= {p["containerPort"] for p in container["ports"]}
     assert all("sizeLimit" in v["emptyDir"] for v in spec["volumes"] if "emptyDir" in v)
 
@@ -158,8 +159,27 @@ def test_prestop_sleep_only_where_the_schema_and_feature_allow_it(builtin_catalo
         return {c["name"]: c.get("lifecycle", {}).get("preStop", {}).get("sleep", {}).get("seconds")
                 for c in spec.get("initContainers", []) + spec["containers"]}
 
-    assert sleeps("1.30") == {"orders-api": 5, "envoy": 10, "fluentd": None, "metrics": None}
+    # Only the app sleeps, through the longest drain a sidecar asks for (Envoy's 10 s): the
+    # proxy, a native sidecar, is stopped after the app has exited and needs no sleep.
+    assert sleeps("1.30") == {"orders-api": 10, "envoy": None, "fluentd": None, "metrics": None}
     assert set(sleeps("1.29").values()) == {None}
+
+
+def test_the_app_drains_before_the_proxy_which_outlives_it(builtin_catalog) -> None:
+    """preStop hooks run in parallel and native sidecars stop after the main containers
+    (KEP-753): the app's preStop must cover the proxy's drain, and the grace period the
+    drain plus the app's and the sidecars' shutdown."""
+    answers_envoy = {"name": "envoy", "params": {"drain_seconds": 25}}
+    spec = pod_spec(render(builtin_catalog, sidecars=["fluentd", answers_envoy],
+                           kubernetes={"version": "1.31"}))
+    app = spec["containers"][0]
+    assert app["lifecycle"]["preStop"]["sleep"]["seconds"] == 25
+    envoy = next(c for c in spec["initContainers"] if c["name"] == "envoy")
+    assert envoy["restartPolicy"] == "Always" and "lifecycle" not in envoy
+    assert spec["terminationGracePeriodSeconds"] == 25 + 30
+    # Compose runs no preStop hook: every service gets the time Kubernetes gives after SIGTERM.
+    compose = yaml.safe_load(render(builtin_catalog, sidecars=["fluentd", answers_envoy])["compose.yaml"])
+    assert {s["stop_grace_period"] for s in compose["services"].values()} == {"30s"}
 
 
 def test_fluentd_forwards_when_given_an_aggregator(builtin_catalog) -> None:

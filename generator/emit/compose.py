@@ -8,6 +8,7 @@ from typing import Any
 from generator import rules
 from generator.output.fileset import FileSet
 from generator.output.naming import CONFIG_DIR
+from generator.model import budget
 from generator.model.pod import APP_USER, HOLDER_USER, Container, Mount, Pod, Probe
 from generator.yamlio import dump
 
@@ -93,16 +94,19 @@ def _hardened(pod: Pod, container: Container) -> dict[str, Any]:
         "cap_drop": ["ALL"],
         "security_opt": ["no-new-privileges:true"],
         "restart": "unless-stopped",
-        "stop_grace_period": f"{10 + container.pre_stop_sleep}s",
+        # What Kubernetes gives after SIGTERM (Compose runs no preStop hook).
+        "stop_grace_period": f"{pod.termination_grace - pod.app.pre_stop_sleep}s",
     })
     config_of = {v.name: v.config_of for v in pod.volumes if v.config_of}
     if container.mounts:
         service["volumes"] = [_mount(m, config_of) for m in container.mounts]
     limits, requests = dict(container.limits), dict(container.requests)
+    # Its tmpfs volumes are charged to its memory cgroup: the limit holds them on top.
+    memory = budget.memory_limit_with_tmpfs(limits["memory"], tmpfs_charges(pod).get(container.name, {}).values())
     # No reservations.cpus: Compose maps only the memory reservation (mem_reservation) onto
     # the container and ignores a CPU one, so writing it would promise what does not happen.
     service["deploy"] = {"resources": {
-        "limits": {"cpus": _cpus(limits["cpu"]), "memory": _memory(limits["memory"])},
+        "limits": {"cpus": _cpus(limits["cpu"]), "memory": _memory(budget.quantity(memory))},
         "reservations": {"memory": _memory(requests["memory"])},
     }}
     service["logging"] = {"driver": LOGGING["driver"], "options": dict(LOGGING["options"])}
@@ -118,6 +122,12 @@ def _mount(mount: Mount, config_of: dict[str, str]) -> dict[str, Any]:
     if mount.read_only:
         entry["read_only"] = True
     return entry
+
+
+def tmpfs_charges(pod: Pod) -> dict[str, dict[str, int]]:
+    """container -> the tmpfs volumes charged to its memory (the first that writes each)."""
+    sizes = {v.name: budget.size_bytes(v.size) for v in pod.volumes if v.config_of is None}
+    return budget.first_writers(sizes, [(c.name, m.volume, m.read_only) for c in pod.containers for m in c.mounts])
 
 
 def _scratch_volume(size: str) -> dict[str, Any]:

@@ -6,9 +6,11 @@ volumes, probes, resources and users by construction.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 from generator import rules
+from generator.model import budget
 from generator.catalog.loader import Catalog, Template
 from generator.catalog.schema import (DEFAULT_VOLUME_SIZE, PROBE_DELAY, PROBE_FAILURES, PROBE_PERIOD,
                                       PROBE_TIMEOUT, ProbeDef, check_expanded)
@@ -25,6 +27,8 @@ HOLDER_USER = 65535  # the pause image's own USER
 # Native sidecars start in list order: the log shipper first so it sees the app's first
 # lines, the proxy last so everything behind it is up when it starts taking traffic.
 _START_ORDER = {"logging": 0, "metrics": 1, "proxy": 3}
+APP_DRAIN = 5  # seconds the app keeps serving after the pod is told to stop (endpoint removal)
+SHUTDOWN = 30  # then Kubernetes' default grace: the app's own shutdown, and the sidecars' after it
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,12 +135,20 @@ def build_pod(spec: Spec, catalog: Catalog) -> Pod:
     all_volumes = (*app_volumes, *volumes)
     _check_mounts((app, *sidecars), {v.name for v in all_volumes})
     _check_port_names((app, *sidecars))
-    longest_sleep = max(c.pre_stop_sleep for c in (app, *sidecars))
+    # Drain order: preStop hooks run in parallel, and a native sidecar is stopped only after
+    # the main containers have exited (KEP-753). So the app's preStop covers the longest drain
+    # any sidecar asks for (the proxy keeps sending it traffic from stale endpoints meanwhile),
+    # and the sidecars get no sleep of their own: they outlive the app by being stopped after
+    # it. Classic sidecars (< 1.29) cannot have a sleep hook at all (preStop.sleep is 1.30+).
+    drain = max([APP_DRAIN, *(c.pre_stop_sleep for c in sidecars)])
+    app = replace(app, pre_stop_sleep=drain)
+    containers = _charge_volumes((app, *(replace(c, pre_stop_sleep=0) for c in sidecars)), all_volumes)
+    app, sidecars = containers[0], list(containers[1:])
     return Pod(
         name=spec.app.name, namespace=spec.namespace, create_namespace=spec.create_namespace,
         replicas=spec.app.replicas,
         app=app, sidecars=tuple(sidecars), volumes=all_volumes, config_files=tuple(files),
-        metrics_path=spec.app.metrics_path, termination_grace=30 + longest_sleep,
+        metrics_path=spec.app.metrics_path, termination_grace=drain + SHUTDOWN,
         namespace_holder=build_namespace_holder(catalog.namespace_holder, (app, *sidecars)),
     )
 
@@ -180,15 +192,32 @@ def _build_app(app: App, fronted: bool, env: list[tuple[str, str]], scraped: boo
         requests=(("cpu", "100m"), ("memory", "128Mi"), ("ephemeral-storage", "64Mi")),
         limits=(("cpu", "500m"), ("memory", "512Mi"), ("ephemeral-storage", "256Mi")),
         env=tuple(env), compose_healthcheck=app.health_command,
-        # Endpoints are removed asynchronously; keep serving until they are gone.
-        pre_stop_sleep=5,
+        # Endpoints are removed asynchronously; keep serving until they are gone (build_pod
+        # makes it cover every sidecar's drain).
+        pre_stop_sleep=APP_DRAIN,
     )
     return container, volumes
 
 
+def _charge_volumes(containers: tuple[Container, ...], volumes: tuple[Volume, ...]) -> tuple[Container, ...]:
+    """Each scratch volume's size added to the ephemeral-storage limit of the first container
+    that writes it (see model/budget.py), so the limits cover the emptyDirs by construction."""
+    sizes = {v.name: budget.size_bytes(v.size) for v in volumes if v.config_of is None}
+    charged = budget.first_writers(sizes, [(c.name, m.volume, m.read_only) for c in containers for m in c.mounts])
+    result = []
+    for container in containers:
+        limits = dict(container.limits)
+        if "ephemeral-storage" in limits and container.name in charged:
+            limits["ephemeral-storage"] = budget.ephemeral_limit(limits["ephemeral-storage"],
+                                                                 charged[container.name].values())
+            container = replace(container, limits=tuple(limits.items()))
+        result.append(container)
+    return tuple(result)
+
+
 def _build_sidecar(template: Template, choice: SidecarChoice, app: App
                    ) -> tuple[Container, list[Volume], list[ConfigFile]]:
-    context = template_context(app, choice.values)
+    context = sidecar_context(template, app, choice.values)
     where = str(template.definition_file)
     # The schema's value rules once more, now that every {{ }} is filled in.
     d = check_expanded(expand_definition(template.definition, context, where), where)
@@ -215,6 +244,29 @@ def _build_sidecar(template: Template, choice: SidecarChoice, app: App
     return container, volumes, files
 
 
+def sidecar_context(template: Template, app: App, params: Any) -> dict[str, Any]:
+    """What a template's {{ expressions }} see: its parameters, `app`, and what is derived from
+    its own budgets: cpu_workers (its CPU limit in whole CPUs, at least 1: Envoy's
+    --concurrency) and volume_bytes (each of its volumes' size in bytes: a buffer cap below
+    its volume)."""
+    context = template_context(app, params)
+    where = str(template.definition_file)
+    d = template.definition
+    try:
+        cpu = expand(dict(d.limits)["cpu"], context, f"{where}: resources.limits.cpu")
+        context["cpu_workers"] = budget.cpu_workers(str(cpu))
+    except (KeyError, ValueError) as exc:
+        raise CatalogError(f"{where}: resources.limits.cpu: {exc}") from None
+    sizes = {}
+    for volume in d.volumes:
+        try:
+            sizes[volume.name] = budget.size_bytes(str(expand(volume.size, context, f"{where}: volumes.{volume.name}")))
+        except ValueError as exc:
+            raise CatalogError(f"{where}: volumes.{volume.name}.size: {exc}") from None
+    context["volume_bytes"] = sizes
+    return context
+
+
 def volume_name(sidecar: str, volume: str) -> str:
     """A sidecar's own volume, named for the pod (lint's clash finder names them the same)."""
     return f"{sidecar}-{volume}"
@@ -232,7 +284,7 @@ def _probe(probe: ProbeDef | None) -> Probe | None:
 
 
 def _app_env(template: Template, choice: SidecarChoice, app: App) -> list[tuple[str, str]]:
-    context = template_context(app, choice.values)
+    context = sidecar_context(template, app, choice.values)
     return [(k, str(expand(v, context, f"{template.definition_file}: app_env.{k}")))
             for k, v in template.definition.app_env]
 

@@ -11,6 +11,7 @@ from typing import Any, Callable, Iterator
 
 from generator import rules
 from generator.tools.check_configs import INSTALL_HINT, Problems, check_envoy, check_fluentd, mapping, mappings
+from generator.tools.check_runtime import check_fluentd_budget, lint_ephemeral_storage, lint_tmpfs_memory
 from generator.output.naming import (CHECKSUM_ANNOTATION, CONFIG_DIR, MANAGED_BY_LABEL, NAME_LABEL, TOOL,
                                      checksum_of, config_map_sidecar)
 from generator.errors import CheckError
@@ -39,6 +40,7 @@ def check_folder(folder: Path) -> Problems:
         problems += check_kubernetes(folder / "k8s", version)
         problems += check_config_maps(folder)
     problems += check_config_modes(folder)
+    problems += check_fluentd_budget(folder)
     for envoy_config in sorted(folder.glob("config/*/envoy.yaml")):
         problems += check_envoy(envoy_config)
     for fluentd_config in sorted(folder.glob("config/*/fluent.conf")):
@@ -146,6 +148,9 @@ FOLDER_RULES = {
     "config-checksum-matches": "the Deployment's checksum is the ConfigMaps'",
     "config-checksum-present": "a Deployment with config files carries the checksum",
     "config-files-readable": "config/ is readable by the sidecars' users",
+    "compose-tmpfs-within-memory": "a service's memory limit holds the tmpfs it writes and its reservation",
+    "fluentd-buffer-below-volume": "a Fluentd file buffer is capped below the volume it lives on",
+    "envoy-admin-loopback": "Envoy's admin API listens on loopback only",
     "envoy-api": "envoy.yaml is an Envoy v3 bootstrap",
     "envoy-typed-config-known": "every typed_config type is one Envoy knows",
     "envoy-listener-names-unique": "listener names are unique",
@@ -185,6 +190,7 @@ def lint_compose(document: Any) -> Iterator[str]:
         if isinstance(service, dict):
             for rule in COMPOSE_RULES.values():
                 yield from rule(str(name), service)
+    yield from lint_tmpfs_memory(document)  # compose-tmpfs-within-memory: needs every service
 
 
 @compose_rule("compose-network-mode-alone")
@@ -359,6 +365,11 @@ def _empty_dir_size_limit(pod_spec: dict[str, Any]) -> Iterator[str]:
     for volume in mappings(pod_spec.get("volumes")):
         if "emptyDir" in volume and "sizeLimit" not in mapping(volume["emptyDir"]):
             yield f"volume {volume.get('name')}: emptyDir without sizeLimit"
+
+
+@pod_rule("k8s-ephemeral-covers-emptydirs")
+def _ephemeral_covers_empty_dirs(pod_spec: dict[str, Any]) -> Iterator[str]:
+    yield from lint_ephemeral_storage(pod_spec)
 
 
 @container_rule("k8s-image-pinned")

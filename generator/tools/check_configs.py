@@ -68,9 +68,18 @@ def _nodes(node: Any) -> Iterator[dict[str, Any]]:
             yield from _nodes(value)
 
 
+_LOOPBACK = ("127.", "::1", "[::1]", "localhost")
+
+
 def lint_envoy(config: Any) -> Iterator[str]:
-    """Routes name defined clusters, ports are in range, listener names and bound ports are unique."""
+    """Routes name defined clusters, ports are in range, listener names and bound ports are
+    unique, and the admin API listens on loopback only."""
     config = mapping(config)
+    admin = mapping(mapping(mapping(config.get("admin")).get("address")).get("socket_address"))
+    if admin and not str(admin.get("address", "")).startswith(_LOOPBACK):
+        yield (f"admin listens on {admin.get('address')}:{admin.get('port_value')}: anything that reaches "
+               "the pod can POST /quitquitquit or /healthcheck/fail and read /config_dump; bind it to "
+               "127.0.0.1 and serve /ready to probes through a listener of its own")
     static = mapping(config.get("static_resources"))
     listeners = mappings(static.get("listeners"))
     names = Counter(str(listener.get("name")) for listener in listeners if "name" in listener)
@@ -157,6 +166,43 @@ def check_fluentd(config_file: Path) -> Problems:
     except UnicodeDecodeError:
         return [f"{config_file}: not UTF-8 text"]
     return [f"{config_file}:{line}: {problem}" for line, problem in lint_fluentd(text)]
+
+
+_SIZE = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*([kmgt]?)b?", re.I)
+
+
+def fluentd_size(value: str) -> int | None:
+    """Fluentd's size type: bytes, or a number with k, m, g or t (binary units)."""
+    match = _SIZE.fullmatch(value.strip().strip('"'))
+    if not match:
+        return None
+    return int(float(match[1]) * 1024 ** ("kmgt".find(match[2].lower()) + 1) if match[2] else float(match[1]))
+
+
+@dataclass(slots=True)
+class FileBuffer:
+    line: int
+    path: str | None
+    total_limit_size: int | None  # None: not set (Fluentd's default for a file buffer is 64GB)
+
+
+def file_buffers(text: str) -> list[FileBuffer]:
+    """Every <buffer> section with @type file, with its path and total_limit_size."""
+    found, current = [], None
+    for number, line in enumerate(text.splitlines(), 1):
+        words = line.split("#", 1)[0].split()
+        if words[:1] == ["<buffer"] or words[:1] == ["<buffer>"] or (words and words[0].startswith("<buffer")):
+            current = {"line": number, "type": None, "path": None, "total": None}
+        elif words[:1] == ["</buffer>"] and current:
+            if current["type"] == "file":
+                total = fluentd_size(current["total"]) if current["total"] else None
+                found.append(FileBuffer(current["line"], current["path"], total))
+            current = None
+        elif current and len(words) >= 2:
+            key = {"@type": "type", "path": "path", "total_limit_size": "total"}.get(words[0])
+            if key:
+                current[key] = words[1].strip('"')
+    return found
 
 
 def lint_fluentd(text: str) -> Iterator[tuple[int, str]]:

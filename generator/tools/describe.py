@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from generator.catalog.loader import Template
+from generator.model.pod import sidecar_context
 from generator.model.render import expand_definition
-from generator.input.spec import SAMPLE_APP, App, template_context
+from generator.input.spec import SAMPLE_APP, App
 
 
 def describe_template(template: Template) -> str:
     d = template.definition
     if not any(p.required for p in template.params):
         defaults = {p.name: p.default for p in template.params}
-        d = expand_definition(d, template_context(App(**SAMPLE_APP), defaults), template.name)
+        d = expand_definition(d, sidecar_context(template, App(**SAMPLE_APP), defaults), template.name)
     lines = [f"{template.name} ({template.capability}): {template.summary}",
              f"image: {template.image}", f"folder: {template.folder}"]
     lines.append("parameters:" if template.params else "parameters: none")

@@ -18,12 +18,13 @@ LISTEN, ADMIN, MONITOR, WEB = 18100, 18101, 18102, 18103
 SIDECARS = ("logship", "proxy", "metrics")
 MiB = 1024 * 1024
 # service: (uid, memory limit, CPU limit in nano-CPUs, memory reservation), as the app
-# defaults and the e2e catalog's templates ask for them.
+# defaults and the e2e catalog's templates ask for them; the memory limit also holds the tmpfs
+# volumes the service writes (the app: tmp 64Mi and app-logs 256Mi; metrics: www 1Mi).
 EXPECTED = {
-    APP: (10001, 512 * MiB, 500_000_000, 128 * MiB),
+    APP: (10001, (512 + 64 + 256) * MiB, 500_000_000, 128 * MiB),
     "logship": (10001, 32 * MiB, 100_000_000, 8 * MiB),
     "proxy": (65532, 48 * MiB, 200_000_000, 8 * MiB),
-    "metrics": (65534, 16 * MiB, 50_000_000, 8 * MiB),
+    "metrics": (65534, (16 + 1) * MiB, 50_000_000, 8 * MiB),
 }
 
 

@@ -13,6 +13,12 @@ What podman cannot show, so this suite does not claim it:
   runs by itself. The tests run the same checks with podman exec instead.
 - Compose's depends_on ordering has no equivalent: podman starts the containers together
   (the log shipper copes: tail -F waits for the app's log file to appear).
+- The drain order on stop (the app's preStop sleep covering the endpoint drain, the proxy
+  stopped only after the app has exited): it needs native sidecars (above) and
+  lifecycle.preStop.sleep (1.30+), and the 1.28 render podman can run has neither; podman
+  also runs no preStop hooks and stops a pod's containers without regard to their roles.
+  tests/test_domain_rules.py and the golden files cover what is rendered; nothing here
+  claims it runs.
 """
 
 from __future__ import annotations
