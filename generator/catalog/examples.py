@@ -7,7 +7,9 @@ which must both refuse it, with the same message.
 
 A change maps a path to a value: `run_as` and `ports.0.port` in sidecar.yaml,
 `catalog:templates.0.image` in catalog.yaml, `files/NAME` (text, bytes or LINK) in files/,
-`text:sidecar.yaml` for the whole file; DELETE removes the key.
+`text:sidecar.yaml` or `text:catalog.yaml` for the whole file (LINK: a link to a copy),
+`link:PATH` for a link at PATH (relative to the catalog) to a folder outside it; DELETE
+removes the key.
 """
 
 from __future__ import annotations
@@ -52,6 +54,10 @@ RULES: tuple[tuple[str, dict[str, Any]], ...] = (
     ("templates[0].path: template folder 'templates/ghost' does not exist",
      {"catalog:templates.0.path": "templates/ghost"}),
     ("templates[0].path: templates/pinger/sidecar.yaml is missing", {"text:sidecar.yaml": DELETE}),
+    ("templates[0].path: template folder 'templates/linked' is a link out of the catalog",
+     {"link:templates/linked": "outside", "catalog:templates.0.path": "templates/linked"}),
+    ("sidecar.yaml: must be a file, not a link", {"text:sidecar.yaml": LINK}),
+    ("sidecar.yaml: not UTF-8 text", {"text:sidecar.yaml": b"run_as: \xff\n"}),
     ("invalid YAML", {"text:sidecar.yaml": "params: [oops\n"}),
     ("is empty: expected ports, probes and resources", {"text:sidecar.yaml": ""}),
     ("run_as: key given twice", {"text:sidecar.yaml": "run_as: 10001\nrun_as: 10002\n"}),
@@ -126,5 +132,9 @@ RULES: tuple[tuple[str, dict[str, Any]], ...] = (
     # files/
     ("links are not allowed in a template's files/", {"files/passwd.j2": LINK}),
     ("unsafe file name", {"files/..\\evil.j2": "x\n"}),
+    ("files: a template's files/ must be a folder inside the catalog, not a link",
+     {"link:templates/pinger/files": "outside"}),
+    ("cannot be a ConfigMap key", {"files/bad name.conf": "x\n"}),
+    ("becomes ConfigMap key 'a__b.conf', as a/b.conf does", {"files/a/b.conf": "x\n", "files/a__b.conf": "y\n"}),
     ("template files must be UTF-8 text", {"files/blob.bin": b"\xff\xfe"}),
 )

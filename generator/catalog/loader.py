@@ -108,6 +108,7 @@ def read_index(root: Path, report: Report) -> Index:
     """catalog.yaml, checked into `report`."""
     path = root / "catalog.yaml"
     if not path.is_file():
+        # no example: `new` and `lint` fetch the source first, which refuses it in its own words
         report.add(path, None, "", "no catalog.yaml in the catalog folder")
         return Index()
     index = read_yaml(path, report, "name, version and templates")
