@@ -12,7 +12,9 @@ import typer
 from generator import __version__
 from generator.errors import SidecarError
 
-app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None,
+# add_completion: --install-completion/--show-completion (bash, zsh, fish); typer builds those
+# two options from modules it has loaded anyway, so start-up does not change.
+app = typer.Typer(add_completion=True, pretty_exceptions_enable=False, rich_markup_mode=None,
                   help="Scaffold a service's compose.yaml, Kubernetes base and sidecar configs "
                        "from a catalog of vetted sidecar templates.")
 _state = {"debug": False}
@@ -20,6 +22,22 @@ _CATALOG_HELP = ("Catalog: a folder, git URL, .zip file or abbreviation such as 
                  "[default: $SIDECAR_NEW_CATALOG, else built-in].")
 _CHECKOUT_HELP = "Branch, tag or commit to check out of a git/hg --catalog."
 _DIRECTORY_HELP = "Subfolder of the --catalog that holds catalog.yaml."
+
+
+def _template_names(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
+    """Shell completion of template names (--with, show): from the --catalog typed so far, else
+    $SIDECAR_NEW_CATALOG, else the built-in catalog, if it is on this machine (a remote catalog
+    is not fetched for a key press). Runs only when the shell asks, never at start-up."""
+    from generator.catalog.fetch import BUILTIN, load_source, resolve_source
+
+    try:
+        source = resolve_source(ctx.params.get("catalog"), None, ctx.params.get("directory"))
+        if source.location != BUILTIN and not Path(source.location).expanduser().is_dir():
+            return []
+        templates = load_source(source).templates
+    except SidecarError:
+        return []
+    return [(t.name, " ".join(t.summary.split())) for t in templates if t.name.startswith(incomplete)]
 
 
 def _version(value: bool) -> None:
@@ -48,7 +66,9 @@ def new(
     health_path: Optional[str] = typer.Option(None, "--health-path", help="App health endpoint [default: /healthz]."),
     log_dir: Optional[str] = typer.Option(None, "--log-dir", help="Folder the app writes log files to (shared with a log shipper)."),
     metrics_path: Optional[str] = typer.Option(None, "--metrics-path", help="Path the app serves metrics on."),
-    sidecars: Optional[List[str]] = typer.Option(None, "--with", help="Add a sidecar from the catalog (repeatable)."),
+    replicas: Optional[int] = typer.Option(None, "--replicas", help="Kubernetes replicas, 1 to 100 [default: 2]."),
+    sidecars: Optional[List[str]] = typer.Option(None, "--with", help="Add a sidecar from the catalog (repeatable).",
+                                                 autocompletion=_template_names),
     target: Optional[str] = typer.Option(None, "--target", help="compose, kubernetes or both [default: both]."),
     kubernetes_version: Optional[str] = typer.Option(None, "--kubernetes-version", help="Target Kubernetes version, 1.25 to 1.37 [default: 1.33]."),
     namespace: Optional[str] = typer.Option(None, "--namespace", help="Kubernetes namespace [default: the app name]."),
@@ -70,25 +90,28 @@ def new(
     with _errors():
         loaded = _load_catalog(catalog, checkout, directory)
         app_flags = {"name": name, "image": image, "port": port, "health_path": health_path,
-                     "log_dir": log_dir, "metrics_path": metrics_path}
-        raw = _gather(loaded, answers, app_flags, sidecars, target,
-                      {"version": kubernetes_version, "namespace": namespace}, no_input=no_input,
-                      ask_all=ask_all, allow_unpinned=allow_unpinned, output=output, force=force,
-                      preview=dry_run or show_diff, save_answers=save_answers)
+                     "log_dir": log_dir, "metrics_path": metrics_path, "replicas": replicas}
+        raw, output = _gather(loaded, answers, app_flags, sidecars, target,
+                              {"version": kubernetes_version, "namespace": namespace}, no_input=no_input,
+                              ask_all=ask_all, allow_unpinned=allow_unpinned, output=output, force=force,
+                              preview=dry_run or show_diff, save_answers=save_answers)
         spec, files = _build(raw, loaded, allow_unpinned)
-        _deliver(files, raw, loaded, output or _default_output(answers, spec.app.name), spec.targets,
+        _deliver(files, raw, loaded, output or _default_output(answers, spec.app.name), spec, output,
                  dry_run=dry_run, show_diff=show_diff, force=force, trust=trust, save_answers=save_answers)
 
 
 def _gather(loaded, answers: Optional[Path], app_flags: dict, sidecars: Optional[List[str]],
             target: Optional[str], kube_flags: dict, *, no_input: bool, ask_all: bool,
             allow_unpinned: bool, output: Optional[Path], force: bool, preview: bool,
-            save_answers: Optional[Path]) -> dict:
-    """The answers: the file, overlaid with the flags, then the wizard on a terminal."""
+            save_answers: Optional[Path]) -> tuple[dict, Optional[Path]]:
+    """The answers (the file, overlaid with the flags, then the wizard on a terminal) and the
+    output folder (--output, else the one a saved answers file names)."""
     from generator.input.answers import apply_flags, load_answers
 
-    raw = apply_flags(load_answers(answers), app=app_flags, sidecars=sidecars, target=target,
-                      kubernetes=kube_flags)
+    given = load_answers(answers)
+    saved_output = _saved_output(given.pop("output", None))  # popped always: not a Spec key
+    output = output or saved_output
+    raw = apply_flags(given, app=app_flags, sidecars=sidecars, target=target, kubernetes=kube_flags)
     if save_answers is not None:
         from generator.output.writer import check_answers_target
 
@@ -101,13 +124,14 @@ def _gather(loaded, answers: Optional[Path], app_flags: dict, sidecars: Optional
         from generator.wizard.session import run_wizard
 
         return run_wizard(raw, loaded, ask_all=ask_all, allow_unpinned=allow_unpinned,
-                          output=output or _default_output(answers, None), force=force, confirm=not preview)
+                          output=output or _default_output(answers, None), force=force,
+                          confirm=not preview), output
     if not no_input and answers is None and not (app_flags["name"] and app_flags["image"]):
         from generator.errors import SpecError
 
         raise SpecError("stdin is not a terminal, so there is no wizard: pass --answers FILE, "
                         "or --no-input with --name and --image")
-    return raw
+    return raw, output
 
 
 def _build(raw: dict, loaded, allow_unpinned: bool):
@@ -119,12 +143,12 @@ def _build(raw: dict, loaded, allow_unpinned: bool):
     return spec, build(spec, loaded)
 
 
-def _deliver(files, raw: dict, loaded, dest: Path, targets, *, dry_run: bool, show_diff: bool,
-             force: bool, trust: bool, save_answers: Optional[Path]) -> None:
+def _deliver(files, raw: dict, loaded, dest: Path, spec, output: Optional[Path], *, dry_run: bool,
+             show_diff: bool, force: bool, trust: bool, save_answers: Optional[Path]) -> None:
     """Show (--dry-run, --diff) or write the files, save the answers, run trusted hooks."""
     if dry_run or show_diff:
         _preview(files, dest, show_diff)
-        _save(raw, save_answers)
+        _save(raw, save_answers, output)
         if loaded.root is not None and (loaded.root / "hooks").exists():
             typer.echo("catalog hooks do not run on a dry run or a diff")
         return
@@ -133,8 +157,8 @@ def _deliver(files, raw: dict, loaded, dest: Path, targets, *, dry_run: bool, sh
 
     check_hooks(loaded, trust)
     result = write(files, dest, force=force, on_landed=lambda: _state.update(written=dest))
-    _save(raw, save_answers)  # after the render landed: nothing is written on an error
-    _report(files, dest, result, targets)
+    _save(raw, save_answers, output)  # after the render landed: nothing is written on an error
+    _report(files, dest, result, spec)
     # Hooks come from the catalog, so they run only after a successful write, only when
     # trusted, and inside the output folder.
     for line in run_hooks(loaded, dest, trust):
@@ -157,7 +181,7 @@ def list_templates(catalog: Optional[str] = typer.Option(None, "--catalog", help
 
 
 @app.command()
-def show(template_name: str = typer.Argument(..., metavar="NAME"),
+def show(template_name: str = typer.Argument(..., metavar="NAME", autocompletion=_template_names),
          catalog: Optional[str] = typer.Option(None, "--catalog", help=_CATALOG_HELP),
          checkout: Optional[str] = typer.Option(None, "--checkout", help=_CHECKOUT_HELP),
          directory: Optional[str] = typer.Option(None, "--directory", help=_DIRECTORY_HELP)) -> None:
@@ -198,12 +222,12 @@ def catalog_lint(path: str = typer.Argument(..., metavar="PATH", help="Catalog f
     with _errors():
         from generator.errors import CatalogError
         from generator.catalog.fetch import Source, fetch_source
-        from generator.tools.lint import lint_catalog
+        from generator.tools.lint import lint_catalog, placeholder_warnings
 
         root, shown, _ = fetch_source(Source(path, checkout, directory))
         problems, summary = lint_catalog(root, shown)
-        for problem in problems:
-            typer.echo(problem, err=True)
+        for line in placeholder_warnings(root) + problems:  # warnings do not fail the lint
+            typer.echo(line, err=True)
         if problems:
             raise CatalogError(f"{path}: {len(problems)} problem(s)")
         typer.echo(summary)
@@ -212,7 +236,7 @@ def catalog_lint(path: str = typer.Argument(..., metavar="PATH", help="Catalog f
 @catalog_app.command("new")
 def catalog_new(name: str = typer.Argument(..., metavar="NAME", help="Template name (DNS-1123 label)."),
                 capability: str = typer.Option(..., "--capability", help="What it adds: logging, proxy, metrics, ..."),
-                catalog: Path = typer.Option(Path("."), "--catalog", help="Catalog folder [default: .].")) -> None:
+                catalog: Path = typer.Option(Path("."), "--catalog", help="Catalog folder.")) -> None:
     """Scaffold templates/NAME/ and its catalog.yaml entry (created if missing), passing
     `catalog lint` as generated, with TODO comments where to fill in."""
     with _errors():
@@ -240,11 +264,24 @@ def _default_output(answers: Optional[Path], app_name: Optional[str]) -> Optiona
     return Path(app_name) if app_name else None
 
 
-def _save(raw: dict, path: Optional[Path]) -> None:
+def _saved_output(value: object) -> Optional[Path]:
+    """`output:` in an answers file that --save-answers wrote: the folder it rendered to."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        from generator.errors import SpecError
+
+        raise SpecError(f"output: {value!r} is not a folder path")
+    return Path(value)
+
+
+def _save(raw: dict, path: Optional[Path], output: Optional[Path]) -> None:
     if path is not None:
         from generator.output.writer import save_answers
 
-        save_answers(raw, path)
+        # The folder given with --output goes along, so a replay renders to it again (relative
+        # paths: to where sidecar-new runs); without one the replay's default is the same.
+        save_answers({**raw, "output": str(output)} if output is not None else raw, path)
         typer.echo(f"saved the answers to {path}")
 
 
@@ -259,7 +296,7 @@ def _preview(files, dest: Path, show_diff: bool) -> None:
     typer.echo(f"dry run: {len(files)} files, nothing written")
 
 
-def _report(files, dest: Path, result, targets) -> None:
+def _report(files, dest: Path, result, spec) -> None:
     typer.echo(f"wrote {len(files)} files to {dest}/")
     for path in files:
         typer.echo(f"  {path}")
@@ -274,10 +311,14 @@ def _report(files, dest: Path, result, targets) -> None:
     if result.kept:
         typer.echo(f"kept {len(result.kept)} file(s) sidecar-new did not write")
     typer.echo("next:")
-    if "compose" in targets:
-        typer.echo(f"  cd {dest} && docker compose up -d")
-    if "kubernetes" in targets:
-        typer.echo(f"  kubectl apply -k {dest}/k8s/")
+    # Each command runs from here (no cd), so they can be pasted in any order. Compose reads
+    # ./config/ relative to the compose file's own folder.
+    if "compose" in spec.targets:
+        typer.echo(f"  docker compose -f {dest / 'compose.yaml'} up -d")
+    if "kubernetes" in spec.targets:
+        if not spec.create_namespace:  # a shared namespace is not in the base
+            typer.echo(f"  kubectl create namespace {spec.namespace}   # if it does not exist yet")
+        typer.echo(f"  kubectl apply -k {dest / 'k8s'}/")
 
 
 def _aborted() -> str:

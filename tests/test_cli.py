@@ -114,3 +114,85 @@ def test_flags_are_checked_by_the_same_rules_as_the_answers_file(tmp_path: Path)
     assert result.exit_code == 1
     assert result.output.startswith("error: kubernetes.version: '1.20' is not a supported Kubernetes version")
     assert not (tmp_path / "out").exists()
+
+
+def test_next_steps_run_from_where_the_user_is_and_create_a_shared_namespace(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = run_cli("new", "--no-input", "--name", "billing", "--image", "team/billing:2.0.1",
+                     "--namespace", "shared", "--output", "out/billing")
+    assert result.exit_code == 0, result.output
+    steps = result.output.split("next:\n", 1)[1].splitlines()
+    assert steps == ["  docker compose -f out/billing/compose.yaml up -d",
+                     "  kubectl create namespace shared   # if it does not exist yet",
+                     "  kubectl apply -k out/billing/k8s/"]
+    assert "kubectl create namespace shared" in (tmp_path / "out/billing/README.md").read_text()
+
+
+def test_a_namespace_of_its_own_needs_no_create_step(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = run_cli("new", "--no-input", "--name", "billing", "--image", "team/billing:2.0.1", "--target", "kubernetes")
+    assert result.exit_code == 0, result.output
+    assert result.output.split("next:\n", 1)[1].splitlines() == ["  kubectl apply -k billing/k8s/"]
+
+
+def test_replicas_has_a_flag_checked_by_the_answers_rule(tmp_path: Path) -> None:
+    result = run_cli("new", "--no-input", "--name", "billing", "--image", "team/billing:2.0.1", "--replicas", "3",
+                     "--target", "kubernetes", "--output", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.output
+    assert yaml.safe_load((tmp_path / "out/k8s/deployment.yaml").read_text())["spec"]["replicas"] == 3
+    refused = run_cli("new", "--no-input", "--name", "billing", "--image", "team/billing:2.0.1", "--replicas", "0",
+                      "--output", str(tmp_path / "other"))
+    assert refused.exit_code == 1 and refused.output.startswith("error: app.replicas: 0 ")
+    assert not (tmp_path / "other").exists()
+
+
+def test_saved_answers_keep_the_output_folder_for_the_replay(tmp_path: Path, monkeypatch) -> None:
+    import shutil
+
+    monkeypatch.chdir(tmp_path)
+    assert run_cli("new", "--no-input", "--name", "billing", "--image", "team/billing:2.0.1",
+                   "--output", "deep/a/b", "--save-answers", "y.yaml").exit_code == 0
+    assert yaml.safe_load((tmp_path / "y.yaml").read_text())["output"] == "deep/a/b"
+    shutil.rmtree(tmp_path / "deep")
+    replay = run_cli("new", "--answers", "y.yaml", "--no-input")
+    assert replay.exit_code == 0, replay.output
+    assert (tmp_path / "deep/a/b/compose.yaml").is_file() and not (tmp_path / "y").exists()
+    assert not (tmp_path / "billing").exists()
+
+
+def test_an_output_in_answers_that_is_not_a_path_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text("app: {name: billing, image: 'team/billing:2.0.1'}\noutput: 3\n")
+    result = run_cli("new", "--answers", str(tmp_path / "a.yaml"), "--no-input")
+    assert result.exit_code == 1 and result.output == "error: output: 3 is not a folder path\n"
+
+
+def test_catalog_new_help_shows_its_default_once() -> None:
+    result = run_cli("catalog", "new", "--help")
+    assert result.exit_code == 0 and result.output.count("[default: .]") == 1
+
+
+def test_show_says_what_compose_does_for_a_template_without_a_healthcheck() -> None:
+    result = run_cli("show", "envoy")
+    assert "compose healthcheck: none (Compose waits for service_started)" in result.output
+    assert "no shell" not in result.output
+
+
+def test_a_missing_checker_names_both_ways_to_install_it(tmp_path: Path, monkeypatch) -> None:
+    (tmp_path / "compose.yaml").write_text("services: {}\n")
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    result = run_cli("check", str(tmp_path))
+    assert result.exit_code == 1
+    assert ("docker-compose: not found; install the checkers with pip install 'sidecar-new[check]' "
+            "(in a clone: pip install -e '.[check]')") in result.output
+
+
+def test_catalog_lint_warns_of_what_catalog_new_left_to_fill_in(tmp_path: Path) -> None:
+    assert run_cli("catalog", "new", "redis-exporter", "--capability", "metrics",
+                   "--catalog", str(tmp_path / "team")).exit_code == 0
+    result = run_cli("catalog", "lint", str(tmp_path / "team"))
+    assert result.exit_code == 0, result.output  # a warning, not a failure
+    warnings = [line for line in result.output.splitlines() if ": warning: " in line]
+    assert any("sidecar-new.yaml" not in w and "catalog.yaml:" in w and "placeholder image" in w for w in warnings)
+    assert any("templates/redis-exporter/sidecar.yaml:" in w and "TODO" in w for w in warnings)
+    builtin = run_cli("catalog", "lint", str(Path(__file__).parent.parent))
+    assert builtin.exit_code == 0 and ": warning: " not in builtin.output

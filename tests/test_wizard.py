@@ -94,7 +94,7 @@ def test_typed_answers_render_the_same_files_as_the_answers_file(tmp_path: Path)
     answer(child, "Write these files?", ENTER)
     output = finish(child)
     assert child.exitstatus == 0, output
-    assert "docker compose up" in output and "kubectl apply -k out/k8s/" in output
+    assert "docker compose -f out/compose.yaml up -d" in output and "kubectl apply -k out/k8s/" in output
 
     saved = yaml.safe_load((tmp_path / "saved.yaml").read_text())
     assert run_cli("new", "--answers", str(tmp_path / "saved.yaml"), "--no-input",

@@ -33,7 +33,9 @@ def describe_template(template: Template) -> str:
         target = f"GET :{probe.port}{probe.path}" if probe.path else f"TCP :{probe.port}"
         lines.append(f"  {kind}: {target} every {probe.period}s")
     health = d.compose_healthcheck
-    lines.append(f"compose healthcheck: {' '.join(map(str, health)) if health else 'none (no shell in image)'}")
+    # None may mean an image without a shell or a template whose author gave no command: say
+    # what Compose does, not why.
+    lines.append(f"compose healthcheck: {' '.join(map(str, health)) if health else 'none (Compose waits for service_started)'}")
     for part in ("requests", "limits"):
         lines.append(f"{part}: " + ", ".join(f"{k}={v}" for k, v in getattr(d, part)))
     if template.conflicts:

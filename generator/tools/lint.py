@@ -65,3 +65,27 @@ def lint_catalog(root: Path, source: str | None = None) -> tuple[list[str], str]
                f"with defaults for Kubernetes {' and '.join(VERSIONS)}, docker-compose config, kubectl "
                "kustomize, kubernetes-validate, Envoy v3, pod rules, ports and volumes)")
     return report.problems, summary
+
+
+# What `catalog new` leaves for the author to fill in: the template lints as generated (so it can
+# be tried at once), but shipping it so is a mistake worth a warning.
+_PLACEHOLDERS = (("TODO", "a TODO left from `catalog new`"),
+                 ("registry.example.com", "the placeholder image of `catalog new`; use your real image"))
+
+
+def placeholder_warnings(root: Path) -> list[str]:
+    """One warning a file and placeholder kind, naming the first line it is on."""
+    warnings = []
+    templates = root / "templates"
+    for path in [root / "catalog.yaml", *sorted(templates.glob("*/sidecar.yaml")), *sorted(templates.glob("*/files/**/*"))]:
+        if not path.is_file():
+            continue
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError):
+            continue  # the schema check reports unreadable files
+        for needle, meaning in _PLACEHOLDERS:
+            line = next((number for number, text in enumerate(lines, 1) if needle in text), None)
+            if line is not None:
+                warnings.append(f"{path}:{line}: warning: {meaning}")
+    return warnings
