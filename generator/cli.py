@@ -289,7 +289,8 @@ def _preview(files, dest: Path, show_diff: bool) -> None:
     if show_diff:
         from generator.output.writer import diff
 
-        typer.echo(diff(files, dest) or f"{dest}: no changes", nl=False)
+        text = diff(files, dest) or f"{dest}: no changes"
+        typer.echo(text, nl=not text.endswith("\n"))  # a shell prompt must not follow on the line
         return
     for path, data in files.items():
         typer.echo(f"{dest / path}  ({len(data)} bytes)")

@@ -494,3 +494,23 @@ def test_a_fluentd_buffer_cap_at_or_above_its_volume_fails_check(forwarding: Pat
     else:
         assert len(problems) == 1 and problem in problems[0], problems
         assert problems[0].startswith(f"{forwarding / 'config/fluentd/fluent.conf'}:")
+
+
+def test_an_envoy_config_that_passed_is_not_validated_again(render: Path, monkeypatch) -> None:
+    """envoy-data-plane costs ~1.5 s of imports a check: a pass is remembered by the file's bytes
+    (and the library's version), so an unchanged file skips it and a changed one does not; the
+    own rules run either way."""
+    import sys
+
+    from generator.errors import CheckError
+
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)  # the isolated HOME's ~/.cache
+    path = render / "config" / "envoy" / "envoy.yaml"
+    edit(path, "route: {cluster: app}", "route: {cluster: nope}")  # passes the API, not the own rules
+    problem = [f"{path}: route to cluster 'nope': no such cluster (defined: app)"]
+    assert check_envoy(path) == problem
+    monkeypatch.setitem(sys.modules, "envoy_data_plane.envoy.config.bootstrap.v3", None)  # import fails now
+    assert check_envoy(path) == problem
+    path.write_text(path.read_text() + "# edited\n")
+    with pytest.raises(CheckError, match="envoy-data-plane: not installed"):
+        check_envoy(path)

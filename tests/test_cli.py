@@ -196,3 +196,10 @@ def test_catalog_lint_warns_of_what_catalog_new_left_to_fill_in(tmp_path: Path) 
     assert any("templates/redis-exporter/sidecar.yaml:" in w and "TODO" in w for w in warnings)
     builtin = run_cli("catalog", "lint", str(Path(__file__).parent.parent))
     assert builtin.exit_code == 0 and ": warning: " not in builtin.output
+
+
+def test_a_diff_with_no_changes_ends_its_line(tmp_path: Path) -> None:
+    out = tmp_path / "pay"
+    assert run_cli("new", "--no-input", "--name", "pay", "--image", "team/pay:1.0", "--output", str(out)).exit_code == 0
+    result = run_cli("new", "--answers", str(out / ".sidecar-new.yaml"), "--no-input", "--diff")
+    assert result.exit_code == 0 and result.output == f"{out}: no changes\n"

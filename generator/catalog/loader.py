@@ -3,7 +3,7 @@ definition (sidecar.yaml) and the sidecar's own config files (files/, Jinja when
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from generator import rules
@@ -60,6 +60,7 @@ class Catalog:
     commit: str | None = None  # git rev-parse HEAD of the fetched clone
     content_hash: str | None = None  # sha256 over the catalog folder's files (folders, zips)
     namespace_holder: str = DEFAULT_NAMESPACE_HOLDER  # image of the Compose namespace holder
+    _by_name: dict[str, Template] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def provenance(self) -> dict[str, str]:
@@ -69,9 +70,14 @@ class Catalog:
         return {key: value for key, value in found.items() if value is not None}
 
     def get(self, name: str, field: str = "sidecars") -> Template:
-        for template in self.templates:
-            if template.name == name:
-                return template
+        # An index by name, built on first use: a scan per lookup made a render with n
+        # sidecars quadratic. (object.__setattr__: the catalog is frozen; the index is derived.)
+        by_name = self._by_name
+        if by_name is None:
+            by_name = {t.name: t for t in reversed(self.templates)}  # the first of a name wins
+            object.__setattr__(self, "_by_name", by_name)
+        if name in by_name:
+            return by_name[name]
         known = ", ".join(t.name for t in self.templates) or "none"
         raise SpecError(f"{field}: {name!r} is not in catalog {self.name!r} (known: {known})")
 

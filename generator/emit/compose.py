@@ -22,9 +22,11 @@ LOGGING = {"driver": "json-file", "options": {"max-size": "10m", "max-file": "5"
 
 def emit_compose(pod: Pod) -> FileSet:
     holder = pod.namespace_holder
-    services = {holder.name: _holder_service(pod), pod.app.name: _app_service(pod)}
+    # Built once: per container it made the render quadratic in the number of sidecars.
+    config_of = {v.name: v.config_of for v in pod.volumes if v.config_of}
+    services = {holder.name: _holder_service(pod, config_of), pod.app.name: _app_service(pod, config_of)}
     for sidecar in pod.sidecars:
-        services[sidecar.name] = _sidecar_service(pod, sidecar)
+        services[sidecar.name] = _sidecar_service(pod, sidecar, config_of)
     document = {"name": pod.name, "services": services,
                 "volumes": {v.name: _scratch_volume(v.size) for v in pod.volumes if v.config_of is None}}
     return {"compose.yaml": dump(literal_dollars(document)).encode()}
@@ -44,8 +46,8 @@ def literal_dollars(value: Any) -> Any:
     return value
 
 
-def _holder_service(pod: Pod) -> dict[str, Any]:
-    service = _hardened(pod, pod.namespace_holder)
+def _holder_service(pod: Pod, config_of: dict[str, str]) -> dict[str, Any]:
+    service = _hardened(pod, pod.namespace_holder, config_of)
     # The app and the sidecars join this network namespace, so every published port is
     # declared here. Only the way in: publishing the app's port beside a proxy would bypass it.
     service["ports"] = [_published(p.number, p.protocol) for p in pod.public_ports]
@@ -59,16 +61,16 @@ def _joined(pod: Pod, service: dict[str, Any]) -> dict[str, Any]:
     return service
 
 
-def _app_service(pod: Pod) -> dict[str, Any]:
-    service = _joined(pod, _hardened(pod, pod.app))
+def _app_service(pod: Pod, config_of: dict[str, str]) -> dict[str, Any]:
+    service = _joined(pod, _hardened(pod, pod.app, config_of))
     if pod.app.compose_healthcheck:
         service["healthcheck"] = _healthcheck(pod.app.compose_healthcheck, pod.app.readiness,
                                               pod.app.startup)
     return service
 
 
-def _sidecar_service(pod: Pod, sidecar: Container) -> dict[str, Any]:
-    service = _joined(pod, _hardened(pod, sidecar))
+def _sidecar_service(pod: Pod, sidecar: Container, config_of: dict[str, str]) -> dict[str, Any]:
+    service = _joined(pod, _hardened(pod, sidecar, config_of))
     condition = "service_healthy" if pod.app.compose_healthcheck else "service_started"
     # Started once the app is up. No `restart: true`: the namespace is the holder's, so a
     # restarted app comes back into it and the sidecars need not follow.
@@ -79,7 +81,7 @@ def _sidecar_service(pod: Pod, sidecar: Container) -> dict[str, Any]:
     return service
 
 
-def _hardened(pod: Pod, container: Container) -> dict[str, Any]:
+def _hardened(pod: Pod, container: Container, config_of: dict[str, str]) -> dict[str, Any]:
     service: dict[str, Any] = {"image": container.image}
     if container.command:
         service["entrypoint"] = list(container.command)
@@ -97,7 +99,6 @@ def _hardened(pod: Pod, container: Container) -> dict[str, Any]:
         # What Kubernetes gives after SIGTERM (Compose runs no preStop hook).
         "stop_grace_period": f"{pod.termination_grace - pod.app.pre_stop_sleep}s",
     })
-    config_of = {v.name: v.config_of for v in pod.volumes if v.config_of}
     if container.mounts:
         service["volumes"] = [_mount(m, config_of) for m in container.mounts]
     limits, requests = dict(container.limits), dict(container.requests)

@@ -60,22 +60,30 @@ def _service_account(pod: Pod) -> dict[str, Any]:
 
 def _config_maps(pod: Pod) -> list[dict[str, Any]]:
     maps = []
-    for sidecar in dict.fromkeys(f.sidecar for f in pod.config_files):
-        data = {config_key(f.path): f.text for f in pod.config_files if f.sidecar == sidecar}
+    for sidecar, files in _files_by_sidecar(pod).items():
+        data = {config_key(f.path): f.text for f in files}
         maps.append({"apiVersion": "v1", "kind": "ConfigMap",
                      "metadata": _metadata(pod, config_map_name(pod.name, sidecar)), "data": data})
     return maps
+
+
+def _files_by_sidecar(pod: Pod) -> dict[str, list]:
+    """Config files grouped by sidecar in render order, in one pass (a scan per sidecar or per
+    volume made the render quadratic in the number of sidecars)."""
+    grouped: dict[str, list] = {}
+    for f in pod.config_files:
+        grouped.setdefault(f.sidecar, []).append(f)
+    return grouped
 
 
 def config_checksum(pod: Pod) -> str:
     return checksum_of((f.sidecar, f.path, f.text) for f in pod.config_files)
 
 
-def _volume(pod: Pod, volume) -> dict[str, Any]:
+def _volume(pod: Pod, volume, files_by_sidecar: dict[str, list]) -> dict[str, Any]:
     if volume.config_of is None:
         return {"name": volume.name, "emptyDir": {"sizeLimit": volume.size}}
-    items = [{"key": config_key(f.path), "path": f.path}
-             for f in pod.config_files if f.sidecar == volume.config_of]
+    items = [{"key": config_key(f.path), "path": f.path} for f in files_by_sidecar.get(volume.config_of, [])]
     source: dict[str, Any] = {"name": config_map_name(pod.name, volume.config_of)}
     if any("/" in item["path"] for item in items):
         source["items"] = items
@@ -107,7 +115,8 @@ def _deployment(pod: Pod, target: KubernetesTarget) -> dict[str, Any]:
     template_spec["containers"] = [container_spec(pod.app, target, native_sidecar=False)]
     if not native:
         template_spec["containers"] += sidecars
-    template_spec["volumes"] = [_volume(pod, v) for v in pod.volumes]
+    files_by_sidecar = _files_by_sidecar(pod)
+    template_spec["volumes"] = [_volume(pod, v, files_by_sidecar) for v in pod.volumes]
     return {
         "apiVersion": "apps/v1", "kind": "Deployment", "metadata": _metadata(pod),
         "spec": {

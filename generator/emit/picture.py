@@ -80,8 +80,9 @@ def _port(port) -> str:
 def _relation(app: Container, sidecar: Container) -> str:
     """What the app and a sidecar share: volumes (with both paths), else localhost ports."""
     shared = []
+    app_mounts = {m.volume: m for m in reversed(app.mounts)}  # the first mount of a volume wins, as next() did
     for mount in sidecar.mounts:
-        mine = next((m for m in app.mounts if m.volume == mount.volume), None)
+        mine = app_mounts.get(mount.volume)
         if mine:
             shared.append(f"volume {mount.volume} ({mine.path} {'ro' if mine.read_only else 'rw'}"
                           f" -> {mount.path} {'ro' if mount.read_only else 'rw'})")
@@ -92,10 +93,15 @@ def _relation(app: Container, sidecar: Container) -> str:
 
 
 def _shared_without_app(pod: Pod) -> list[tuple[str, str]]:
+    # Mounts grouped by volume in one pass: a scan of every mount per volume was quadratic.
+    users: dict[str, list[str]] = {}
+    for c in pod.sidecars:
+        for m in c.mounts:
+            users.setdefault(m.volume, []).append(f"{c.name} ({'ro' if m.read_only else 'rw'})")
+    app_volumes = {m.volume for m in pod.app.mounts}
     shared = []
     for volume in pod.volumes:
-        users = [f"{c.name} ({'ro' if m.read_only else 'rw'})"
-                 for c in pod.sidecars for m in c.mounts if m.volume == volume.name]
-        if len(users) > 1 and not any(m.volume == volume.name for m in pod.app.mounts):
-            shared.append((volume.name, " + ".join(users)))
+        mounted = users.get(volume.name, [])
+        if len(mounted) > 1 and volume.name not in app_volumes:
+            shared.append((volume.name, " + ".join(mounted)))
     return shared
