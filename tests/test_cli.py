@@ -158,6 +158,9 @@ def test_saved_answers_keep_the_output_folder_for_the_replay(tmp_path: Path, mon
     assert replay.exit_code == 0, replay.output
     assert (tmp_path / "deep/a/b/compose.yaml").is_file() and not (tmp_path / "y").exists()
     assert not (tmp_path / "billing").exists()
+    elsewhere = run_cli("new", "--answers", "y.yaml", "--no-input", "--output", "other")  # --output wins
+    assert elsewhere.exit_code == 0, elsewhere.output
+    assert (tmp_path / "other/compose.yaml").is_file()
 
 
 def test_an_output_in_answers_that_is_not_a_path_is_refused(tmp_path: Path) -> None:

@@ -21,7 +21,15 @@ from generator.input.spec import parse_spec
 from generator.output.writer import write
 
 CATALOG = load_catalog()
-SIDECAR_PORTS = {24220, 10000, 9901, 9102, 9125}
+# Every port a sidecar may take in valid_answers (defaults and the listen ports drawn below).
+SIDECAR_PORTS = {24220, 10000, 9901, 9102, 9125, 10080, 18000}
+# Parameters drawn per sidecar: each a strategy for a valid value (the rest keep defaults).
+SIDECAR_PARAMS = {
+    "envoy": {"listen_port": st.sampled_from([10000, 10080, 18000]), "drain_seconds": st.integers(1, 30)},
+    "fluentd": {"format": st.sampled_from(["none", "json"]),
+                "forward_host": st.sampled_from(["", "aggregator.example.com", "10.0.0.7"])},
+    "metrics": {},
+}
 
 dns_labels = st.from_regex(r"[a-z]([a-z0-9-]{0,20}[a-z0-9])?", fullmatch=True)
 namespaces = dns_labels.filter(lambda n: n != "default" and not n.startswith("kube-"))
@@ -43,7 +51,11 @@ def images(draw) -> str:
 
 @st.composite
 def valid_answers(draw) -> dict:
-    sidecars = draw(st.lists(st.sampled_from(["fluentd", "envoy", "metrics"]), unique=True))
+    names = draw(st.lists(st.sampled_from(["fluentd", "envoy", "metrics"]), unique=True))
+    sidecars: list = []
+    for name in names:
+        params = {key: draw(value) for key, value in SIDECAR_PARAMS[name].items() if draw(st.booleans())}
+        sidecars.append({"name": name, "params": params} if params else name)
     app = {
         "name": draw(dns_labels),
         "image": draw(images()),
@@ -51,15 +63,20 @@ def valid_answers(draw) -> dict:
         "health_path": draw(st.from_regex(r"/[a-z0-9/_.-]{0,20}(\?[a-z0-9=&]{0,10})?", fullmatch=True)),
         "replicas": draw(st.integers(1, 5)),
     }
-    if "fluentd" in sidecars or draw(st.booleans()):
+    if "fluentd" in names or draw(st.booleans()):
         app["log_dir"] = draw(st.from_regex(r"(/[a-z0-9_-]{1,10}){1,3}", fullmatch=True))
     if draw(st.booleans()):
         app["metrics_path"] = draw(st.from_regex(r"/[a-z0-9/_-]{0,12}", fullmatch=True))
     answers = {"app": app, "sidecars": sidecars,
                "targets": draw(st.sampled_from([["compose"], ["kubernetes"], ["compose", "kubernetes"]])),
                "kubernetes": {"version": draw(st.sampled_from(KUBERNETES_VERSIONS))}}
+    if draw(st.booleans()):  # a Compose healthcheck the image is said to run
+        app["health_command"] = draw(st.lists(st.from_regex(r"[a-z0-9/:._=-]{1,16}", fullmatch=True),
+                                              min_size=1, max_size=4))
     if draw(st.booleans()):
         answers["kubernetes"]["namespace"] = draw(namespaces)
+    if draw(st.booleans()):
+        answers["kubernetes"]["create_namespace"] = draw(st.booleans())
     return answers
 
 
@@ -121,4 +138,5 @@ def test_any_value_in_any_app_field_gives_a_spec_or_a_spec_error(answers: dict, 
     except SpecError as refused:
         assert "\n" not in refused.message
     else:
-        build(spec, CATALOG)
+        files = build(spec, CATALOG)
+        assert ".sidecar-new.yaml" in files and files[".sidecar-new.yaml"]  # a render, not just no error

@@ -30,7 +30,7 @@ def test_first_render_writes_the_documented_layout(answers_file: Path, tmp_path:
             "k8s/deployment.yaml", "k8s/service.yaml", "k8s/configmaps.yaml", "k8s/serviceaccount.yaml",
             "k8s/networkpolicy.yaml", "k8s/poddisruptionbudget.yaml", "config/envoy/envoy.yaml",
             "config/fluentd/fluent.conf", "config/metrics/mapping.yaml"} <= files
-    assert "docker compose up -d" in result.output and "kubectl apply -k" in result.output
+    assert "docker compose -f" in result.output and "kubectl apply -k" in result.output
     # Nothing is left beside the target: no staging or backup folders.
     assert sorted(p.name for p in tmp_path.iterdir()) == ["answers.yaml", "out"]
 

@@ -7,12 +7,14 @@ passed through the real pipeline and validators, and looks for templates that fi
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from generator.catalog.hooks import POST_RENDER, hook_command, hook_files, post_render_hook
 from generator.catalog.lines import Report
 from generator.catalog.loader import Catalog, read_index, read_template
 from generator.errors import CatalogError
+from generator.tools.scaffold import PLACEHOLDER_IMAGE
 
 
 def lint_hooks(root: Path, report: Report) -> None:
@@ -69,8 +71,9 @@ def lint_catalog(root: Path, source: str | None = None) -> tuple[list[str], str]
 
 # What `catalog new` leaves for the author to fill in: the template lints as generated (so it can
 # be tried at once), but shipping it so is a mistake worth a warning.
-_PLACEHOLDERS = (("TODO", "a TODO left from `catalog new`"),
-                 ("registry.example.com", "the placeholder image of `catalog new`; use your real image"))
+_PLACEHOLDERS = ((re.compile(r"\bTODO\b"), "a TODO left from `catalog new`"),
+                 (re.compile(PLACEHOLDER_IMAGE.format(name="[a-z0-9-]+").replace(".", r"\.")),
+                  "the placeholder image of `catalog new`; use your real image"))
 
 
 def placeholder_warnings(root: Path) -> list[str]:
@@ -85,7 +88,7 @@ def placeholder_warnings(root: Path) -> list[str]:
         except (OSError, UnicodeDecodeError):
             continue  # the schema check reports unreadable files
         for needle, meaning in _PLACEHOLDERS:
-            line = next((number for number, text in enumerate(lines, 1) if needle in text), None)
+            line = next((number for number, text in enumerate(lines, 1) if needle.search(text)), None)
             if line is not None:
                 warnings.append(f"{path}:{line}: warning: {meaning}")
     return warnings

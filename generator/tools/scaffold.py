@@ -29,12 +29,15 @@ version: "0.1.0"
 templates:
 """
 
+# The image a new entry starts with; `catalog lint` warns while it is still there.
+PLACEHOLDER_IMAGE = "registry.example.com/platform/{name}:0.1.0"
+
 ENTRY = """\
   - name: {name}
     capability: {capability}
     summary: TODO one line on what {name} does for the app
     # TODO: your image, pinned to an exact tag or @sha256 digest (never :latest).
-    image: registry.example.com/platform/{name}:0.1.0
+    image: """ + PLACEHOLDER_IMAGE + """
     path: templates/{name}
 """
 
