@@ -157,7 +157,7 @@ def test_an_interrupt_after_the_commit_finishes_the_update_and_says_so(answers_f
     assert result.exit_code == 130
     assert "nothing written" not in result.output and f"written to {out}" in result.output
     assert "port_value: 9090" in (out / "config/envoy/envoy.yaml").read_text()
-    assert render(out / ".sidecar-new.yaml", out, "--diff").output.endswith("no changes")
+    assert render(out / ".sidecar-new.yaml", out, "--diff").output.endswith("no changes\n")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["answers.yaml", "out"]
     assert not (out / ".sidecar-new.tx").exists()
 
