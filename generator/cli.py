@@ -125,7 +125,7 @@ def _gather(loaded, answers: Optional[Path], app_flags: dict, sidecars: Optional
 
         return run_wizard(raw, loaded, ask_all=ask_all, allow_unpinned=allow_unpinned,
                           output=output or _default_output(answers, None), force=force,
-                          confirm=not preview), output
+                          confirm=not preview, complete=_is_record(answers)), output
     if not no_input and answers is None and not (app_flags["name"] and app_flags["image"]):
         from generator.errors import SpecError
 
@@ -262,6 +262,13 @@ def _default_output(answers: Optional[Path], app_name: Optional[str]) -> Optiona
     if answers is not None and answers.name == RECORD:
         return answers.parent
     return Path(app_name) if app_name else None
+
+
+def _is_record(answers: Optional[Path]) -> bool:
+    """A folder's own record replays as a whole request (nothing left open)."""
+    from generator.output.naming import RECORD
+
+    return answers is not None and answers.name == RECORD
 
 
 def _saved_output(value: object) -> Optional[Path]:

@@ -181,3 +181,53 @@ def test_create_namespace_must_be_a_boolean(tmp_path: Path) -> None:
     result = run_cli("new", "--answers", str(answers_file), "--no-input", "--output", str(tmp_path / "out"))
     assert result.exit_code == 1
     assert result.output.startswith("error: kubernetes.create_namespace: 'yes please' is not true or false")
+
+
+# The flags that set one answer each; a bad value through a flag must meet the same rule.
+FLAGS = {"app.name": "--name", "app.image": "--image", "app.port": "--port", "app.health_path": "--health-path",
+         "app.log_dir": "--log-dir", "app.metrics_path": "--metrics-path", "app.replicas": "--replicas",
+         "kubernetes.version": "--kubernetes-version", "kubernetes.namespace": "--namespace"}
+_INT_FLAGS = {"--port", "--replicas"}
+
+
+def as_flags(answers: dict[str, Any]) -> list[str] | None:
+    """The flags that turn FULL_ANSWERS into `answers`, or None when a change has no flag
+    (a removed key, a value of a type the flag cannot carry, an unknown key)."""
+    rest, flags = copy.deepcopy(answers), []
+    if not all(isinstance(rest.get(s), dict) for s in ("app", "kubernetes")):
+        return None
+    for path, flag in FLAGS.items():
+        section, key = path.split(".")
+        if key not in rest[section] or rest[section][key] == FULL_ANSWERS[section].get(key):
+            continue
+        value = rest[section][key]
+        if type(value) is not (int if flag in _INT_FLAGS else str):
+            return None
+        flags += [flag, str(value)]
+        rest[section][key] = FULL_ANSWERS[section][key]
+    if rest.get("targets") != FULL_ANSWERS["targets"] and isinstance(rest.get("targets"), list):
+        flags += [arg for target in rest["targets"] if target not in FULL_ANSWERS["targets"] for arg in ("--target", target)]
+        rest["targets"] = FULL_ANSWERS["targets"]
+    if rest.get("sidecars") != FULL_ANSWERS["sidecars"] and all(isinstance(s, str) for s in rest.get("sidecars", [0])):
+        flags += [arg for name in rest["sidecars"] for arg in ("--with", name)]
+        rest["sidecars"] = FULL_ANSWERS["sidecars"]
+    return flags if flags and rest == FULL_ANSWERS else None
+
+
+FLAG_CASES = [(case, as_flags(answers), field, rule) for case, answers, field, rule in BAD_ANSWERS
+              if as_flags(answers) is not None]
+
+
+def test_every_flag_meets_at_least_one_bad_value() -> None:
+    flagged = {flag for _, flags, _, _ in FLAG_CASES for flag in flags[::2]}
+    assert set(FLAGS.values()) | {"--target", "--with"} <= flagged
+
+
+@pytest.mark.parametrize("flags,field,rule", [c[1:] for c in FLAG_CASES], ids=[c[0] for c in FLAG_CASES])
+def test_a_bad_value_given_by_flag_meets_the_same_rule(flags: list[str], field: str, rule: str, tmp_path: Path) -> None:
+    answers_file = write_answers(tmp_path / "answers.yaml", FULL_ANSWERS)
+    result = run_cli("new", "--answers", str(answers_file), *flags, "--no-input", "--output", str(tmp_path / "out"))
+    assert result.exit_code == 1, result.output
+    message = result.output.strip()
+    assert "\n" not in message and message.startswith(f"error: {field}") and rule in message, message
+    assert not (tmp_path / "out").exists()

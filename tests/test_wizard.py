@@ -304,6 +304,20 @@ def test_replaying_a_record_in_the_wizard_shows_the_folder_it_writes(tmp_path: P
     assert child.exitstatus == 0 and not (tmp_path / "orders-api").exists()
 
 
+def test_a_record_without_optional_answers_replays_a_diff_without_questions(tmp_path: Path) -> None:
+    """The README's example: a folder rendered without a log folder or metrics path, replayed
+    with --diff in a terminal: no question, no "exists" note, and the last line ends."""
+    assert run_cli("new", "--no-input", "--name", "pay", "--image", "team/pay:1.0", "--with", "envoy",
+                   "--output", str(tmp_path / "pay")).exit_code == 0
+    child = spawn("--answers", "pay/.sidecar-new.yaml", "--diff", cwd=tmp_path)
+    output = finish(child)
+    assert child.exitstatus == 0, output
+    assert "?" not in output.replace("\n?", ""), output  # questionary's prompts start with '?'
+    assert "log files" not in output and "Metrics endpoint" not in output
+    assert "exists" not in output
+    assert output.endswith("pay: no changes\n"), output[-200:]
+
+
 def test_with_stdout_redirected_there_is_no_invisible_wizard(tmp_path: Path) -> None:
     child = pexpect.spawn("/bin/sh", ["-c", f"{sys.executable} -m generator new > out.log 2> err.log"],
                           cwd=str(tmp_path), timeout=15)

@@ -40,14 +40,19 @@ _TARGETS = (("compose and kubernetes", "both"), ("compose only", "compose"),
 
 def run_wizard(raw: dict[str, Any], catalog: Catalog, *, ask_all: bool = False,
                allow_unpinned: bool = False, output: Path | None = None, force: bool = False,
-               confirm: bool = True) -> dict[str, Any]:
+               confirm: bool = True, complete: bool = False) -> dict[str, Any]:
     """Ask for every missing (or, with ask_all, every) answer, show the summary and the
-    pod, and return the answers once the user confirms. Ctrl-C/Ctrl-D propagate."""
+    pod, and return the answers once the user confirms. Ctrl-C/Ctrl-D propagate.
+    complete: the answers are a recorded request (.sidecar-new.yaml), whose optional answers
+    were left empty on purpose where absent; they are not asked again."""
     wizard = _Wizard(copy.deepcopy(raw), catalog, ask_all, allow_unpinned, output)
+    wizard.complete = complete
     while True:
         wizard.ask_everything()
+        # An existing folder matters only to a write: a --diff or --dry-run is made for one.
+        blocked = confirm and _blocked(wizard.dest(), force)
         try:
-            print(summary(wizard.answers, catalog, allow_unpinned, wizard.dest(), _blocked(wizard.dest(), force)))
+            print(summary(wizard.answers, catalog, allow_unpinned, wizard.dest(), blocked))
         except SpecError as problem:  # a rule only the whole request can check
             _warn(f"these answers cannot be rendered: {problem.message}")
             if _ask(questionary.select("What now?", default="change", choices=[
@@ -82,6 +87,7 @@ class _Wizard:
         self.answers, self.catalog, self.ask_all = answers, catalog, ask_all
         self.allow_unpinned, self.output = allow_unpinned, output
         self.advanced: bool | None = None
+        self.complete = False  # a record: absent optional answers were left empty on purpose
         self.given: dict[str, dict] = {}
         self.picked: set[str] = set()
 
@@ -108,6 +114,8 @@ class _Wizard:
         app, field = self.answers["app"], f"app.{key}"
         if key == "image":
             rule = lambda f, v: rules.image(f, v, self.allow_unpinned)  # noqa: E731
+        if optional and self.complete and key not in app and not force and not self.ask_all:
+            return
         if not force and not self.should_ask(app, key, lambda v: optional and v is None or rule(field, v)):
             return
         default = app.get(key) or default or self.app_default(key)
