@@ -127,6 +127,44 @@ def test_ctrl_c_or_ctrl_d_at_a_prompt_exits_130_and_writes_nothing(tmp_path: Pat
     assert not (tmp_path / "out").exists() and not (tmp_path / "saved.yaml").exists()
 
 
+def _without(*path: str):
+    def change(answers: dict) -> None:
+        node = answers
+        for key in path[:-1]:
+            node = node[key]
+        del node[path[-1]]
+    return change
+
+
+def _set(value, *path):
+    def change(answers: dict) -> None:
+        node = answers
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = value
+    return change
+
+
+# The later prompts, each reached by an answers file that leaves only it open.
+@pytest.mark.parametrize("change, question", [
+    (_set({"listen_port": 8080}, "sidecars", 1, "params"), "listens on"),  # a sidecar parameter, re-asked
+    (_without("targets"), "Targets"),
+    (_without("kubernetes", "version"), "Kubernetes version of the cluster"),
+    (_without("kubernetes", "namespace"), "Kubernetes namespace"),
+    (_set(-1, "app", "replicas"), "What now?"),  # a rule only the whole request checks
+], ids=["parameter", "targets", "version", "namespace", "what-now"])
+def test_ctrl_c_at_the_later_prompts_exits_130_and_writes_nothing(tmp_path: Path, change, question: str) -> None:
+    answers = copy.deepcopy(FULL_ANSWERS)
+    change(answers)
+    write_answers(tmp_path / "a.yaml", answers)
+    child = spawn("--answers", "a.yaml", "--output", "out", "--save-answers", "saved.yaml", cwd=tmp_path)
+    answer(child, question, CTRL_C)
+    output = finish(child)
+    assert child.exitstatus == 130, output
+    assert "aborted, nothing written" in output
+    assert not (tmp_path / "out").exists() and not (tmp_path / "saved.yaml").exists()
+
+
 def test_ctrl_c_at_the_summary_writes_nothing(tmp_path: Path) -> None:
     write_answers(tmp_path / "full.yaml", FULL_ANSWERS)
     child = spawn("--answers", "full.yaml", "--output", "out", cwd=tmp_path)
