@@ -15,11 +15,12 @@ _PROBE = """
 import sys
 from {entry} import main
 sys.argv = ["sidecar-new", *sys.argv[1:]]
+code = 0
 try:
     main()
-except SystemExit:
-    pass
-print("LOADED", sorted(m for m in {heavy!r} if m in sys.modules))
+except SystemExit as exit:
+    code = exit.code or 0
+print("EXIT", code, "LOADED", sorted(m for m in {heavy!r} if m in sys.modules))
 """
 
 
@@ -27,13 +28,15 @@ def _loaded(*args: str, cwd: Path, heavy: tuple[str, ...] = HEAVY, entry: str = 
     done = subprocess.run([sys.executable, "-c", _PROBE.format(heavy=heavy, entry=entry), *args], cwd=cwd,
                           capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60)
     assert "LOADED" in done.stdout, done.stderr
+    # A command that failed early would load little and pass for fast: it must have succeeded.
+    assert done.stdout.rsplit("EXIT", 1)[1].split()[0] == "0", done.stdout + done.stderr
     return done.stdout.rsplit("LOADED", 1)[1].strip()
 
 
 def test_importing_the_cli_loads_no_wizard_or_cookiecutter(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-c", "import sys, generator.cli; print(sorted(m for m in "
                            f"{HEAVY!r} if m in sys.modules))"], capture_output=True, text=True, timeout=60)
-    assert done.stdout.strip() == "[]"
+    assert done.returncode == 0 and done.stdout.strip() == "[]", done.stderr
 
 
 @pytest.mark.parametrize("args", [["--help"], ["list"], ["new", "--no-input", "--name", "web", "--image",
@@ -56,3 +59,9 @@ def test_the_full_example_render_imports_no_wizard_or_cookiecutter(entry: str, t
 def test_help_and_list_do_not_import_jinja2_or_the_render_path(args: list[str], tmp_path: Path) -> None:
     # jinja2 alone is ~20 ms; help and list have nothing to render.
     assert _loaded(*args, cwd=tmp_path, heavy=(*HEAVY, "jinja2", "generator.pipeline")) == "[]"
+
+
+def test_the_probe_fails_a_command_that_fails(tmp_path: Path) -> None:
+    """A failing command loads little: the probe must not take it for a fast one."""
+    with pytest.raises(AssertionError):
+        _loaded("show", "no-such-template", cwd=tmp_path)
