@@ -177,8 +177,39 @@ def test_quitting_at_the_summary_exits_1_and_writes_nothing(tmp_path: Path) -> N
     write_answers(tmp_path / "full.yaml", FULL_ANSWERS)
     child = spawn("--answers", "full.yaml", "--output", "out", "--save-answers", "saved.yaml", cwd=tmp_path)
     answer(child, "Write these files?", DOWN + DOWN + ENTER)
+    answer(child, "Save these answers to a file", "n")
     assert "quit at the summary; nothing written" in finish(child)
     assert child.exitstatus == 1 and not (tmp_path / "out").exists() and not (tmp_path / "saved.yaml").exists()
+
+
+def test_quitting_offers_to_save_the_answers_for_a_replay(tmp_path: Path) -> None:
+    """Quit need not lose twenty answers: they can be kept and replayed with --answers."""
+    child = spawn("--output", "out", cwd=tmp_path)
+    for question, typed in _FIRST_ANSWERS:
+        answer(child, question, ENTER if typed is None else CLEAR + typed + ENTER)
+    answer(child, "Sidecars", ENTER)  # none
+    answer(child, "Targets", ENTER)
+    answer(child, "Kubernetes version", ENTER)
+    answer(child, "Kubernetes namespace", ENTER)
+    answer(child, "Write these files?", DOWN + DOWN + ENTER)
+    answer(child, "Save these answers to a file", ENTER)  # yes is the default
+    answer(child, "Answers file", ENTER)  # <app name>-answers.yaml
+    output = finish(child)
+    assert child.exitstatus == 1 and "saved the answers to a-answers.yaml" in output
+    assert not (tmp_path / "out").exists()
+    assert run_cli("new", "--answers", str(tmp_path / "a-answers.yaml"), "--no-input",
+                   "--output", str(tmp_path / "replayed")).exit_code == 0
+
+
+def test_an_existing_output_folder_is_said_right_after_the_name(tmp_path: Path) -> None:
+    (tmp_path / "svc").mkdir()
+    (tmp_path / "svc" / "notes.txt").write_text("mine\n")
+    child = spawn(cwd=tmp_path)
+    answer(child, "App name", CLEAR + "svc" + ENTER)
+    screen = wait_for(child, "App image")
+    assert "svc/ exists and is not empty: writing needs --force" in screen
+    child.send(CTRL_C)
+    finish(child)
 
 
 def test_a_dry_run_shows_the_summary_and_writes_nothing(tmp_path: Path) -> None:
@@ -378,8 +409,10 @@ def test_an_existing_folder_is_not_offered_for_writing_without_force(tmp_path: P
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "notes.txt").write_text("mine\n")
     child = spawn("--answers", "full.yaml", "--output", "out", cwd=tmp_path)
-    wait_for(child, "run again with --force")
+    screen = wait_for(child, "run again with --force")
+    assert "out/ exists and is not empty" in screen  # said before the summary, too
     child.send(DOWN + ENTER)  # the cursor starts on "Change answers"; down is Quit
+    answer(child, "Save these answers to a file", "n")
     output = finish(child)
     assert child.exitstatus == 1 and "quit at the summary" in output
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["notes.txt"]

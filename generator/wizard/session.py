@@ -47,6 +47,8 @@ def run_wizard(raw: dict[str, Any], catalog: Catalog, *, ask_all: bool = False,
     were left empty on purpose where absent; they are not asked again."""
     wizard = _Wizard(copy.deepcopy(raw), catalog, ask_all, allow_unpinned, output)
     wizard.complete = complete
+    if confirm:
+        wizard.blocked = lambda dest: _blocked(dest, force)
     while True:
         wizard.ask_everything()
         # An existing folder matters only to a write: a --diff or --dry-run is made for one.
@@ -72,8 +74,27 @@ def run_wizard(raw: dict[str, Any], catalog: Catalog, *, ask_all: bool = False,
         if action == "write":
             return wizard.answers
         if action == "quit":
+            _offer_to_save(wizard.answers)
             raise SidecarError("quit at the summary; nothing written")
         wizard.ask_all = True  # go round again, every question, current answers as defaults
+
+
+def _offer_to_save(answers: dict[str, Any]) -> None:
+    """Quitting need not lose every answer: offer to keep them for a replay with --answers."""
+    from generator.output.writer import check_answers_target, save_answers
+
+    if not _ask(questionary.confirm("Save these answers to a file, to pick up later with --answers?",
+                                    default=True)):
+        return
+
+    def usable(text: str) -> Path:
+        check_answers_target(Path(text))
+        return Path(text)
+
+    path = _text("Answers file", f"{answers['app'].get('name') or 'answers'}-answers.yaml",
+                 lambda p: usable(str(p)), str.strip)
+    save_answers(answers, Path(path))
+    print(f"saved the answers to {path}; replay with: sidecar-new new --answers {path}")
 
 
 def _blocked(dest: Path, force: bool) -> bool:
@@ -88,6 +109,8 @@ class _Wizard:
         self.allow_unpinned, self.output = allow_unpinned, output
         self.advanced: bool | None = None
         self.complete = False  # a record: absent optional answers were left empty on purpose
+        self.blocked: Callable[[Path], bool] | None = None  # set when the answers will be written
+        self.noted: set[Path] = set()
         self.given: dict[str, dict] = {}
         self.picked: set[str] = set()
 
@@ -97,6 +120,7 @@ class _Wizard:
     def ask_everything(self) -> None:
         if not isinstance(self.answers.get("app"), dict):
             self.answers["app"] = {}
+        self.note_existing_output()  # the name (or --output) may be known already
         for key, question, rule, optional in _APP:
             self.app_question(key, question, rule, optional)
         names = self.sidecar_choice()
@@ -125,6 +149,19 @@ class _Wizard:
             app.pop(key, None)
         else:
             app[key] = value
+        if key == "name":
+            self.note_existing_output()
+
+    def note_existing_output(self) -> None:
+        """Say early, not only at the summary after every question, that the output folder
+        is in the way (once a folder)."""
+        if self.blocked is None or (self.output is None and not self.answers["app"].get("name")):
+            return
+        dest = self.dest()
+        if dest not in self.noted and self.blocked(dest):
+            self.noted.add(dest)
+            _warn(f"{dest}/ exists and is not empty: writing needs --force (or quit and pick another "
+                  "--output; --diff compares)")
 
     def should_ask(self, section: dict, key: str, valid: Callable[[Any], Any]) -> bool:
         """Skip a question the answers already hold, unless --ask-all or the value breaks a rule."""
@@ -253,8 +290,22 @@ def _param(template: Template, param, given: dict, app, taken: checks.PortLedger
                 if clash.number == value:
                     raise SpecError(f"{field}: {clash.reason}")
 
+    if param.type == "port" and type(default) is int:
+        default = _free_port(default, rule)
     convert = checks.to_int if param.type in ("int", "port") else str.strip
     return _text(question, "" if default is None else default, rule, convert)
+
+
+def _free_port(wanted: int, rule: Callable[[Any], Any]) -> int:
+    """The template's default port, or the next one up that nothing in the pod has taken:
+    offered as the default instead of refused after Enter."""
+    for port in range(wanted, min(wanted + 1000, 65536)):
+        try:
+            rule(port)
+            return port
+        except (SpecError, rules.RuleError):
+            continue
+    return wanted  # none free nearby: the rule will say why when it is refused
 
 
 def _text(question: str, default: Any, rule: Callable[[Any], Any], convert: Callable[[str], Any]) -> Any:
