@@ -507,8 +507,8 @@ def test_an_envoy_config_that_passed_is_not_validated_again(render: Path, monkey
     monkeypatch.delenv("XDG_CACHE_HOME", raising=False)  # the isolated HOME's ~/.cache
     path = render / "config" / "envoy" / "envoy.yaml"
     edit(path, "route: {cluster: app}", "route: {cluster: nope}")  # passes the API, not the own rules
-    problem = [f"{path}: route to cluster 'nope': no such cluster (defined: app)"]
-    assert check_envoy(path) == problem
+    problem = check_envoy(path)
+    assert len(problem) == 1 and f"{path}: route to cluster 'nope': no such cluster" in problem[0]
     monkeypatch.setitem(sys.modules, "envoy_data_plane.envoy.config.bootstrap.v3", None)  # import fails now
     assert check_envoy(path) == problem
     path.write_text(path.read_text() + "# edited\n")
