@@ -3,6 +3,7 @@ import time; jinja2, questionary and cookiecutter load inside the commands that 
 
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -363,4 +364,7 @@ def main() -> None:
     except typer.TyperException as exc:  # usage errors: exit 1 as documented, not click's 2
         exc.show()
         code = 1
+    # The run is over and reported: an interrupt from here on could only make the
+    # interpreter's shutdown print a traceback over the report.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     sys.exit(code if isinstance(code, int) else 0)

@@ -7,6 +7,7 @@ import hashlib
 import importlib
 import os
 import re
+import threading
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,10 @@ from generator.yamlio import load_file
 Problems = list[str]
 # The checkers come from PyPI with the package, or from a clone of this project (pip install -e).
 INSTALL_HINT = "install the checkers with pip install 'sidecar-new[check]' (in a clone: pip install -e '.[check]')"
+# envoy-data-plane builds its pydantic classes lazily and not thread-safely: catalog lint checks
+# several renders at once, and a class half-built in one thread fails in another
+# ("type object 'Bootstrap' has no attribute '__pydantic_core_schema__'").
+_ENVOY_API = threading.RLock()
 
 
 # Hand-edited files can hold anything: the own rules read them through these two, so a wrong
@@ -45,17 +50,20 @@ def check_envoy(config_file: Path) -> Problems:
     if passed is not None and passed.is_file():
         return problems  # this very file passed the API check of this very library before
     try:
-        from envoy_data_plane.envoy.config.bootstrap.v3 import Bootstrap
+        with _ENVOY_API:
+            from envoy_data_plane.envoy.config.bootstrap.v3 import Bootstrap
     except ImportError:
         raise CheckError("envoy-data-plane: not installed; " + INSTALL_HINT) from None
     for type_url in sorted({node["@type"] for node in _nodes(config) if isinstance(node.get("@type"), str)}):
         package = type_url.rsplit("/", 1)[-1].rsplit(".", 1)[0]
         try:
-            importlib.import_module(f"envoy_data_plane.{package}")
+            with _ENVOY_API:
+                importlib.import_module(f"envoy_data_plane.{package}")
         except ImportError:
             return [f"{config_file}: unknown typed_config type {type_url}", *problems]
     try:
-        Bootstrap().from_dict(config)
+        with _ENVOY_API:
+            Bootstrap().from_dict(config)
     except (AttributeError, KeyError, TypeError, ValueError) as exc:  # AttributeError: text for a message
         reason = " ".join(str(exc).split()) or type(exc).__name__
         return [f"{config_file}: not a valid Envoy v3 bootstrap: {reason}", *problems]
