@@ -72,9 +72,14 @@ def test_after_docker_restarts_a_crashed_app_the_sidecars_still_reach_it(stack: 
     # A crash as Docker sees one: the app's process dies by SIGKILL from outside. (`docker kill`
     # would not do: Docker counts it as a manual stop and does not apply the restart policy.)
     run("kill", "-9", str(before["State"]["Pid"]))
-    wait_until("Docker restarting the app", lambda: stack.inspect(APP)["RestartCount"] == 1, timeout=60)
-    after = stack.inspect(APP)
-    assert after["State"]["StartedAt"] != before["State"]["StartedAt"]
+
+    # Docker counts the restart before the new process runs: wait for both.
+    def restarted() -> dict | None:
+        now = stack.inspect(APP)
+        return now if (now["RestartCount"] > before["RestartCount"] and now["State"]["Running"]
+                       and now["State"]["StartedAt"] != before["State"]["StartedAt"]) else None
+
+    after = wait_until("Docker restarting the app", restarted, timeout=60)
     hostname = after["Config"]["Hostname"]
     # The restarted app wrote its start line to the shared volume: the shipper ships it.
     wait_until("the restarted app's start line in the shipper's output",
