@@ -87,8 +87,10 @@ def test_typed_answers_render_the_same_files_as_the_answers_file(tmp_path: Path)
     wait_for(child, "port 8080/TCP (envoy-http) is already taken by the app")
     child.send(CLEAR + "10000" + ENTER)
     answer(child, "Targets", ENTER)
+    answer(child, "Health command", ENTER)  # none
     answer(child, "Kubernetes version", DOWN + DOWN + ENTER)  # 1.33 is the default: 1.31
     answer(child, "Kubernetes namespace", CLEAR + "orders" + ENTER)
+    answer(child, "Replicas", ENTER)  # 2
     wait_for(child, "Summary")
     wait_for(child, "+- envoy ")  # the picture of the pod
     answer(child, "Write these files?", ENTER)
@@ -151,7 +153,7 @@ def _set(value, *path):
     (_without("targets"), "Targets"),
     (_without("kubernetes", "version"), "Kubernetes version of the cluster"),
     (_without("kubernetes", "namespace"), "Kubernetes namespace"),
-    (_set(-1, "app", "replicas"), "What now?"),  # a rule only the whole request checks
+    (_set("envoy", "app", "name"), "What now?"),  # a rule only the whole request checks
 ], ids=["parameter", "targets", "version", "namespace", "what-now"])
 def test_ctrl_c_at_the_later_prompts_exits_130_and_writes_nothing(tmp_path: Path, change, question: str) -> None:
     answers = copy.deepcopy(FULL_ANSWERS)
@@ -189,8 +191,10 @@ def test_quitting_offers_to_save_the_answers_for_a_replay(tmp_path: Path) -> Non
         answer(child, question, ENTER if typed is None else CLEAR + typed + ENTER)
     answer(child, "Sidecars", ENTER)  # none
     answer(child, "Targets", ENTER)
+    answer(child, "Health command", ENTER)
     answer(child, "Kubernetes version", ENTER)
     answer(child, "Kubernetes namespace", ENTER)
+    answer(child, "Replicas", ENTER)
     answer(child, "Write these files?", DOWN + DOWN + ENTER)
     answer(child, "Save these answers to a file", ENTER)  # yes is the default
     answer(child, "Answers file", ENTER)  # <app name>-answers.yaml
@@ -248,9 +252,10 @@ def test_ask_all_asks_every_question_with_the_answers_as_defaults(tmp_path: Path
     answer(child, "App name", ENTER)
     for question in ("App image", "Port the app", "Health endpoint", "log files", "Metrics endpoint",
                      "Sidecars", "advanced parameters", "fluentd format", "fluentd forward_host",
-                     "envoy listen_port", "Targets", "Kubernetes version"):
+                     "envoy listen_port", "Targets", "Health command", "Kubernetes version"):
         answer(child, question, ENTER)
     answer(child, "Kubernetes namespace", CLEAR + "shop" + ENTER)
+    answer(child, "Replicas", ENTER)
     answer(child, "Write these files?", ENTER)
     finish(child)
     record = yaml.safe_load((tmp_path / "out" / ".sidecar-new.yaml").read_text())
@@ -268,11 +273,45 @@ def test_changing_answers_at_the_summary_goes_round_again(tmp_path: Path) -> Non
     answer(child, "Port the app", CLEAR + "8081" + ENTER)
     for question in ("Health endpoint", "log files", "Metrics endpoint", "Sidecars", "advanced parameters",
                      "fluentd format", "fluentd forward_host", "envoy listen_port", "Targets",
-                     "Kubernetes version", "Kubernetes namespace", "Write these files?"):
+                     "Health command", "Kubernetes version", "Kubernetes namespace", "Replicas",
+                     "Write these files?"):
         answer(child, question, ENTER)
     finish(child)
     assert child.exitstatus == 0
     assert yaml.safe_load((tmp_path / "out" / ".sidecar-new.yaml").read_text())["app"]["port"] == 8081
+
+
+def test_replicas_and_the_health_command_are_asked_and_checked(tmp_path: Path) -> None:
+    child = spawn("--name", "web", "--image", "team/web:1.0", "--output", "out", cwd=tmp_path)
+    for question in ("Port the app", "Health endpoint", "log files", "Metrics endpoint", "Sidecars", "Targets"):
+        answer(child, question, ENTER)
+    answer(child, "Health command", "wget -q 'http://127.0.0.1:8080/healthz" + ENTER)
+    wait_for(child, "No closing quotation")  # refused under the prompt, asked again
+    child.send(CLEAR + "wget -q --spider 'http://127.0.0.1:8080/healthz'" + ENTER)
+    answer(child, "Kubernetes version", ENTER)
+    answer(child, "Kubernetes namespace", ENTER)
+    answer(child, "Replicas", CLEAR + "0" + ENTER)
+    wait_for(child, "app.replicas: 0 is not a replica count")
+    child.send(CLEAR + "3" + ENTER)
+    answer(child, "Write these files?", ENTER)
+    output = finish(child)
+    assert child.exitstatus == 0, output
+    record = yaml.safe_load((tmp_path / "out" / ".sidecar-new.yaml").read_text())
+    assert record["app"]["replicas"] == 3
+    assert record["app"]["health_command"] == ["wget", "-q", "--spider", "http://127.0.0.1:8080/healthz"]
+    compose = yaml.safe_load((tmp_path / "out" / "compose.yaml").read_text())
+    assert compose["services"]["web"]["healthcheck"]["test"][1:] == record["app"]["health_command"]
+    assert "replicas: 3" in (tmp_path / "out" / "k8s" / "deployment.yaml").read_text()
+
+
+def test_a_replica_count_the_answers_file_breaks_is_asked_again(tmp_path: Path) -> None:
+    write_answers(tmp_path / "a.yaml", {**FULL_ANSWERS, "app": {**FULL_ANSWERS["app"], "replicas": -1}})
+    child = spawn("--answers", "a.yaml", "--output", "out", cwd=tmp_path)
+    wait_for(child, "app.replicas: -1 is not a replica count")
+    answer(child, "Replicas", CLEAR + "4" + ENTER)
+    answer(child, "Write these files?", ENTER)
+    finish(child)
+    assert yaml.safe_load((tmp_path / "out" / ".sidecar-new.yaml").read_text())["app"]["replicas"] == 4
 
 
 def test_a_sidecar_that_needs_a_log_folder_asks_for_it(tmp_path: Path) -> None:
@@ -287,6 +326,7 @@ def test_a_sidecar_that_needs_a_log_folder_asks_for_it(tmp_path: Path) -> None:
     answer(child, "advanced parameters", ENTER)
     answer(child, "fluentd format", DOWN + ENTER)  # json
     answer(child, "fluentd forward_host", ENTER)
+    answer(child, "Health command", ENTER)  # compose only: no Kubernetes questions, no replicas
     answer(child, "Write these files?", ENTER)
     finish(child)
     record = yaml.safe_load((tmp_path / "out" / ".sidecar-new.yaml").read_text())
@@ -350,13 +390,13 @@ def test_summary_before_writing_matches_golden(case: str, builtin_catalog, updat
 
 def test_a_rule_only_the_whole_request_checks_is_shown_with_change_or_quit(tmp_path: Path) -> None:
     answers = copy.deepcopy(FULL_ANSWERS)
-    answers["app"]["replicas"] = -1  # the wizard does not ask for replicas
+    answers["app"]["name"] = "envoy"  # also a chosen sidecar's name: no single question sees it
     write_answers(tmp_path / "a.yaml", answers)
     child = spawn("--answers", "a.yaml", "--output", "out", cwd=tmp_path)
-    wait_for(child, "these answers cannot be rendered: app.replicas: -1 is not a replica count")
+    wait_for(child, "these answers cannot be rendered: app.name: 'envoy' is also the name of a chosen sidecar")
     answer(child, "What now?", DOWN + ENTER)  # Quit
     output = finish(child)
-    assert child.exitstatus == 1 and "error: app.replicas: -1" in output
+    assert child.exitstatus == 1 and "error: app.name: 'envoy'" in output
     assert not (tmp_path / "out").exists()
 
 

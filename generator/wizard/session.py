@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import re
+import shlex
 import shutil
 from pathlib import Path
 from typing import Any, Callable
@@ -113,6 +114,7 @@ class _Wizard:
         self.noted: set[Path] = set()
         self.given: dict[str, dict] = {}
         self.picked: set[str] = set()
+        self.typed_app = False  # an app question was asked: the person is answering, not a file
 
     def dest(self) -> Path:
         return self.output or Path(self.answers["app"]["name"])
@@ -142,6 +144,7 @@ class _Wizard:
             return
         if not force and not self.should_ask(app, key, lambda v: optional and v is None or rule(field, v)):
             return
+        self.typed_app = True
         default = app.get(key) or default or self.app_default(key)
         convert = checks.to_int if key == "port" else str.strip
         value = _text(question, default, lambda v: optional and v == "" or rule(field, v), convert)
@@ -253,7 +256,10 @@ class _Wizard:
             chosen = _ask(questionary.select("Targets", [Choice(t, v) for t, v in _TARGETS],
                                              default=current[0] if len(current) == 1 else "both"))
             self.answers["targets"] = list(rules.targets("targets", chosen))
-        if "kubernetes" not in rules.targets("targets", self.answers["targets"]):
+        chosen_targets = rules.targets("targets", self.answers["targets"])
+        if "compose" in chosen_targets:
+            self.health_command()
+        if "kubernetes" not in chosen_targets:
             return
         if not isinstance(self.answers.get("kubernetes"), dict):
             self.answers["kubernetes"] = {}
@@ -269,6 +275,40 @@ class _Wizard:
             kube["namespace"] = _text("Kubernetes namespace (the base ships it when named after the app)",
                                       kube.get("namespace") or self.answers["app"]["name"],
                                       lambda v: checks.namespace("kubernetes.namespace", v), str.strip)
+        app = self.answers["app"]
+        if self.newer_question(app, "replicas", lambda v: rules.replicas("app.replicas", v)):
+            app["replicas"] = _text("Replicas: copies of the pod Kubernetes keeps running (1 to 100)",
+                                    app.get("replicas", DEFAULTS["replicas"]),
+                                    lambda v: rules.replicas("app.replicas", v), checks.to_int)
+
+    def newer_question(self, section: dict, key: str, valid: Callable[[Any], Any]) -> bool:
+        """Replicas and the health command came after the first answers files: absent from a
+        file that answers the whole app they keep their default (2, none) rather than stop a
+        replay with a question; asked when the person is typing the app's answers."""
+        if key not in section and not (self.typed_app or self.ask_all):
+            return False
+        return self.should_ask(section, key, valid)
+
+    def health_command(self) -> None:
+        """Compose's healthcheck for the app, exec form (no shell: the image may have none)."""
+        app, field = self.answers["app"], "app.health_command"
+        if self.newer_question(app, "health_command", lambda v: rules.command(field, v)):
+            value = _text("Health command Compose runs in the app's container, e.g. wget -q --spider "
+                          "http://127.0.0.1:8080/healthz (exec form, no shell; empty: none)",
+                          shlex.join(app.get("health_command") or []),
+                          lambda v: v == [] or rules.command(field, v), _command_words)
+            if value:
+                app["health_command"] = value
+            else:
+                app.pop("health_command", None)
+
+
+def _command_words(text: str) -> list[str]:
+    """A command typed as words (quotes group them, as in a shell) into its exec-form list."""
+    try:
+        return shlex.split(text)
+    except ValueError as exc:  # an open quote: said under the prompt, asked again
+        raise rules.RuleError(f"app.health_command: {exc} in {text!r}") from None
 
 
 def _param(template: Template, param, given: dict, app, taken: checks.PortLedger) -> Any:
