@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from generator import rules
-from generator.tools.check_configs import INSTALL_HINT, Problems, check_envoy, check_fluentd, mapping, mappings
+from generator.tools.check_configs import dig, documents, INSTALL_HINT, Problems, check_envoy, check_fluentd, mapping, mappings
 from generator.tools.check_runtime import check_fluentd_budget, lint_ephemeral_storage, lint_tmpfs_memory
 from generator.output.naming import (CHECKSUM_ANNOTATION, CONFIG_DIR, MANAGED_BY_LABEL, NAME_LABEL, TOOL,
                                      checksum_of, config_map_sidecar)
@@ -106,12 +106,6 @@ def _kill_group(process: subprocess.Popen) -> None:
             stream.close()  # not read to the end: a grandchild that left the group may hold it
 
 
-def _dig(node: Any, *keys: str) -> Any:
-    """node[k1][k2]..., or None where a level is missing or not a mapping (hand-edited files)."""
-    for key in keys:
-        node = mapping(node).get(key)
-    return node
-
 
 def check_compose(compose_file: Path) -> Problems:
     code, output = _run([_tool("docker-compose"), "-f", compose_file.name, "config", "-q"],
@@ -186,7 +180,7 @@ def pod_rule(rule_id: str) -> Callable[[PodRule], PodRule]:
 def lint_compose(document: Any) -> Iterator[str]:
     """Own rules on compose.yaml; shapes docker-compose refuses (a service that is not a
     mapping, ...) are skipped here, as it reports them."""
-    for name, service in mapping(_dig(document, "services")).items():
+    for name, service in mapping(dig(document, "services")).items():
         if isinstance(service, dict):
             for rule in COMPOSE_RULES.values():
                 yield from rule(str(name), service)
@@ -241,13 +235,13 @@ def _compose_no_new_privileges(name: str, service: dict[str, Any]) -> Iterator[s
 
 @compose_rule("compose-limits")
 def _compose_limits(name: str, service: dict[str, Any]) -> Iterator[str]:
-    if "limits" not in mapping(_dig(service, "deploy", "resources")):
+    if "limits" not in mapping(dig(service, "deploy", "resources")):
         yield f"service {name}: no deploy.resources.limits"
 
 
 @compose_rule("compose-no-cpu-reservation")
 def _compose_cpu_reservation(name: str, service: dict[str, Any]) -> Iterator[str]:
-    if "cpus" in mapping(_dig(service, "deploy", "resources", "reservations")):
+    if "cpus" in mapping(dig(service, "deploy", "resources", "reservations")):
         yield (f"service {name}: deploy.resources.reservations.cpus does nothing in Compose (only "
                "the memory reservation is applied); remove it")
 
@@ -317,7 +311,7 @@ def validate_schemas(documents: list[Any], version: str) -> Iterator[str]:
     for document in documents:
         if not document:  # the command skips empty documents too
             continue
-        resource = f"{str(_dig(document, 'kind')).lower()}/{_dig(document, 'metadata', 'name')}"
+        resource = f"{str(dig(document, 'kind')).lower()}/{dig(document, 'metadata', 'name')}"
         try:
             utils.validate(document, f"{version}.0", strict=True)
         except utils.ValidationError as exc:
@@ -349,10 +343,10 @@ def lint_pod_specs(documents: list[Any]) -> Iterator[str]:
     (checkov reads only `containers`, so a native sidecar would escape it). Wrong shapes are
     kubernetes-validate's to report: here they are skipped."""
     for document in documents:
-        pod_spec = mapping(_dig(document, "spec", "template", "spec"))
+        pod_spec = mapping(dig(document, "spec", "template", "spec"))
         if not pod_spec:
             continue
-        kind = str(_dig(document, "kind"))
+        kind = str(dig(document, "kind"))
         for container in [*mappings(pod_spec.get("initContainers")), *mappings(pod_spec.get("containers"))]:
             for rule in CONTAINER_RULES.values():
                 yield from rule(f"{kind} container {container.get('name')}", container)
@@ -383,15 +377,15 @@ def _image_pinned(where: str, container: dict[str, Any]) -> Iterator[str]:
 def _requests_and_limits(where: str, container: dict[str, Any]) -> Iterator[str]:
     for part in ("requests", "limits"):
         for key in ("cpu", "memory"):
-            if key not in mapping(_dig(container, "resources", part)):
+            if key not in mapping(dig(container, "resources", part)):
                 yield f"{where}: no resources.{part}.{key}"
 
 
 @container_rule("k8s-limit-not-below-request")
 def _limit_not_below_request(where: str, container: dict[str, Any]) -> Iterator[str]:
     for key in ("cpu", "memory"):
-        request = rules.quantity_value(_dig(container, "resources", "requests", key))
-        limit = rules.quantity_value(_dig(container, "resources", "limits", key))
+        request = rules.quantity_value(dig(container, "resources", "requests", key))
+        limit = rules.quantity_value(dig(container, "resources", "limits", key))
         if request is not None and limit is not None and limit < request:
             yield f"{where}: resources.limits.{key} is below the request (the API server refuses it)"
 
@@ -414,8 +408,8 @@ for _key, _good in {
     "runAsNonRoot": lambda v: v is True,
     "allowPrivilegeEscalation": lambda v: v is False,
     "readOnlyRootFilesystem": lambda v: v is True,
-    "capabilities": lambda v: isinstance(_dig(v, "drop"), list) and "ALL" in _dig(v, "drop"),
-    "seccompProfile": lambda v: _dig(v, "type") == "RuntimeDefault",
+    "capabilities": lambda v: isinstance(dig(v, "drop"), list) and "ALL" in dig(v, "drop"),
+    "seccompProfile": lambda v: dig(v, "type") == "RuntimeDefault",
 }.items():
     container_rule(f"k8s-{_key}")(_hardened(_key, _good))
 del _key, _good
@@ -425,30 +419,22 @@ def check_config_maps(folder: Path) -> Problems:
     """The files of one render agree: config/<sidecar>/ holds what the ConfigMaps hold, and the
     Deployment's checksum (which makes pods restart on a config change) is theirs."""
     k8s = folder / "k8s"
-    return list(lint_config_maps(folder, _documents(k8s / "configmaps.yaml"), _documents(k8s / "deployment.yaml")))
+    return list(lint_config_maps(folder, documents(k8s / "configmaps.yaml"), documents(k8s / "deployment.yaml")))
 
-
-def _documents(path: Path) -> list[Any]:
-    if not path.is_file():
-        return []
-    try:
-        return load_file(path, CheckError, all_documents=True)
-    except CheckError:  # kubectl kustomize has reported it already
-        return []
 
 
 def lint_config_maps(folder: Path, config_maps: list[Any], deployments: list[Any]) -> Iterator[str]:
     deployment = next((d for d in mappings(deployments) if d.get("kind") == "Deployment"), {})
     # Where each key is mounted: a volume's items, else the key itself is the file name.
-    mounted = {str(_dig(volume, "configMap", "name")): {str(item.get("key")): str(item.get("path"))
-                                                        for item in mappings(_dig(volume, "configMap", "items"))}
-               for volume in mappings(_dig(deployment, "spec", "template", "spec", "volumes"))}
+    mounted = {str(dig(volume, "configMap", "name")): {str(item.get("key")): str(item.get("path"))
+                                                        for item in mappings(dig(volume, "configMap", "items"))}
+               for volume in mappings(dig(deployment, "spec", "template", "spec", "volumes"))}
     # The checksum as emit/kubernetes.py config_checksum computes it: every config file in
     # render order, which is ConfigMap by ConfigMap, key by key, as written.
     entries: list[tuple[str, str, str]] = []
     for config_map in mappings(config_maps):
-        name = str(_dig(config_map, "metadata", "name"))
-        labels = mapping(_dig(config_map, "metadata", "labels"))
+        name = str(dig(config_map, "metadata", "name"))
+        labels = mapping(dig(config_map, "metadata", "labels"))
         sidecar = config_map_sidecar(str(labels.get(NAME_LABEL)), name)
         if config_map.get("kind") != "ConfigMap" or labels.get(MANAGED_BY_LABEL) != TOOL or sidecar is None:
             continue
@@ -456,14 +442,14 @@ def lint_config_maps(folder: Path, config_maps: list[Any], deployments: list[Any
             path, text = mounted.get(name, {}).get(str(key), str(key)), str(text)
             entries.append((sidecar, path, text))
             yield from _compare_config_file(folder, sidecar, path, text, f"ConfigMap {name}", str(key))
-    written = _dig(deployment, "spec", "template", "metadata", "annotations", CHECKSUM_ANNOTATION)
+    written = dig(deployment, "spec", "template", "metadata", "annotations", CHECKSUM_ANNOTATION)
     expected = checksum_of(entries)
     if written is None and entries and deployment:
-        yield (f"{folder / 'k8s' / 'deployment.yaml'}: Deployment {_dig(deployment, 'metadata', 'name')}: "
+        yield (f"{folder / 'k8s' / 'deployment.yaml'}: Deployment {dig(deployment, 'metadata', 'name')}: "
                f"no annotation {CHECKSUM_ANNOTATION}, so pods will not restart on a config change; "
                f"the ConfigMaps give {expected}")
     elif written is not None and written != expected:
-        yield (f"{folder / 'k8s' / 'deployment.yaml'}: Deployment {_dig(deployment, 'metadata', 'name')}: "
+        yield (f"{folder / 'k8s' / 'deployment.yaml'}: Deployment {dig(deployment, 'metadata', 'name')}: "
                f"annotation {CHECKSUM_ANNOTATION} does not match the ConfigMaps in k8s/configmaps.yaml, "
                f"so pods will not restart on a config change; the ConfigMaps give {expected}")
 

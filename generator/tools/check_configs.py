@@ -36,6 +36,24 @@ def mappings(value: Any) -> list[dict[str, Any]]:
     return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
 
+def dig(node: Any, *keys: str) -> Any:
+    """node[k1][k2]...; None where a level is missing or not a mapping."""
+    for key in keys:
+        node = mapping(node).get(key)
+    return node
+
+
+def documents(path: Path) -> list[Any]:
+    """Every YAML document of a generated file; none when it is missing or unreadable
+    (kubectl kustomize has reported it already)."""
+    if not path.is_file():
+        return []
+    try:
+        return load_file(path, CheckError, all_documents=True)
+    except CheckError:
+        return []
+
+
 def check_envoy(config_file: Path) -> Problems:
     """Envoy's v3 API (envoy-data-plane) rejects unknown fields, also inside typed_config;
     lint_envoy adds the references between its parts, which the API classes do not check."""

@@ -11,23 +11,10 @@ from typing import Any, Iterator
 
 from generator import rules
 from generator.errors import CheckError
-from generator.tools.check_configs import Problems, file_buffers, mapping, mappings
+from generator.tools.check_configs import dig, documents, Problems, file_buffers, mapping, mappings
 from generator.yamlio import load_file
 
 
-def _dig(node: Any, *keys: str) -> Any:
-    for key in keys:
-        node = mapping(node).get(key)
-    return node
-
-
-def _documents(path: Path) -> list[Any]:
-    if not path.is_file():
-        return []
-    try:
-        return load_file(path, CheckError, all_documents=True)
-    except CheckError:  # kubectl kustomize has reported it already
-        return []
 
 
 _DOCKER_SIZE = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*([bkmg]?)b?", re.I)
@@ -41,7 +28,7 @@ def _docker_bytes(value: Any) -> float | None:
 
 def _tmpfs_sizes(document: Any) -> dict[str, float]:
     sizes = {}
-    for name, volume in mapping(_dig(document, "volumes")).items():
+    for name, volume in mapping(dig(document, "volumes")).items():
         options = mapping(mapping(volume).get("driver_opts"))
         if options.get("type") == "tmpfs":
             size = dict(part.split("=", 1) for part in str(options.get("o", "")).split(",") if "=" in part).get("size")
@@ -54,7 +41,7 @@ def lint_tmpfs_memory(document: Any) -> Iterator[str]:
     """A tmpfs volume is charged to the memory cgroup of the container that writes it (the
     first service that mounts it read-write, as the emitter counts it): with its memory
     reservation it must fit under its memory limit, or it is OOM-killed as the volume fills."""
-    services = mapping(_dig(document, "services"))
+    services = mapping(dig(document, "services"))
     for name, service in services.items():
         if isinstance(service, dict):
             yield from _tmpfs_memory(document, str(name), service)
@@ -62,13 +49,13 @@ def lint_tmpfs_memory(document: Any) -> Iterator[str]:
 
 def _tmpfs_memory(document: Any, name: str, service: dict[str, Any]) -> Iterator[str]:
     sizes, first = _tmpfs_sizes(document), {}
-    for other, other_service in mapping(_dig(document, "services")).items():
+    for other, other_service in mapping(dig(document, "services")).items():
         for mount in mappings(mapping(other_service).get("volumes")):
             source = mount.get("source")
             if mount.get("type") == "volume" and not mount.get("read_only") and isinstance(source, str) and source in sizes:
                 first.setdefault(source, other)
     written = sum(size for volume, size in sizes.items() if first.get(volume) == name)
-    resources = mapping(_dig(service, "deploy", "resources"))
+    resources = mapping(dig(service, "deploy", "resources"))
     limit = _docker_bytes(mapping(resources.get("limits")).get("memory"))
     reserved = _docker_bytes(mapping(resources.get("reservations")).get("memory", 0)) or 0
     if written and limit is not None and written + reserved > limit:
@@ -110,8 +97,8 @@ def _volumes_of(folder: Path, container: str) -> dict[str, tuple[str, float]]:
         if isinstance(path, str) and size is not None and (path not in found or size < found[path][1]):
             found[path] = (what, size)
 
-    for deployment in _documents(folder / "k8s" / "deployment.yaml"):
-        spec = mapping(_dig(deployment, "spec", "template", "spec"))
+    for deployment in documents(folder / "k8s" / "deployment.yaml"):
+        spec = mapping(dig(deployment, "spec", "template", "spec"))
         sizes = {v["name"]: rules.quantity_value(mapping(v.get("emptyDir")).get("sizeLimit"))
                  for v in mappings(spec.get("volumes")) if "emptyDir" in v and isinstance(v.get("name"), str)}
         for item in [*mappings(spec.get("initContainers")), *mappings(spec.get("containers"))]:
@@ -126,7 +113,7 @@ def _volumes_of(folder: Path, container: str) -> dict[str, tuple[str, float]]:
         except CheckError:
             document = None
         sizes = _tmpfs_sizes(document)
-        service = mapping(mapping(_dig(document, "services")).get(container))
+        service = mapping(mapping(dig(document, "services")).get(container))
         for mount in mappings(service.get("volumes")):
             source = mount.get("source")
             keep(mount.get("target"), f"tmpfs {source}", sizes.get(source) if isinstance(source, str) else None)
@@ -137,7 +124,7 @@ def lint_ephemeral_storage(pod_spec: dict[str, Any]) -> Iterator[str]:
     """kubelet evicts a pod whose emptyDirs plus writable layers and logs pass the sum of its
     containers' ephemeral-storage limits: that sum must exceed the emptyDirs' sizeLimits."""
     containers = [*mappings(pod_spec.get("initContainers")), *mappings(pod_spec.get("containers"))]
-    limits = [rules.quantity_value(_dig(c, "resources", "limits", "ephemeral-storage")) for c in containers]
+    limits = [rules.quantity_value(dig(c, "resources", "limits", "ephemeral-storage")) for c in containers]
     sizes = [rules.quantity_value(mapping(v.get("emptyDir")).get("sizeLimit"))
              for v in mappings(pod_spec.get("volumes")) if "emptyDir" in v]
     if not containers or None in limits or None in sizes or not sizes:
