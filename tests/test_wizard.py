@@ -92,7 +92,6 @@ def test_typed_answers_render_the_same_files_as_the_answers_file(tmp_path: Path)
     answer(child, "Kubernetes namespace", CLEAR + "orders" + ENTER)
     answer(child, "Replicas", ENTER)  # 2
     wait_for(child, "Summary")
-    wait_for(child, "+- envoy ")  # the picture of the pod
     answer(child, "Write these files?", ENTER)
     output = finish(child)
     assert child.exitstatus == 0, output
@@ -216,11 +215,28 @@ def test_an_existing_output_folder_is_said_right_after_the_name(tmp_path: Path) 
     finish(child)
 
 
+def test_the_summary_of_three_sidecars_fits_a_40_row_terminal_and_shows_the_picture_on_request(
+        tmp_path: Path) -> None:
+    write_answers(tmp_path / "full.yaml", FULL_ANSWERS)
+    child = spawn("--answers", "full.yaml", "--output", "out", cwd=tmp_path)
+    screen = wait_for(child, "Write these files?")
+    shown = screen[screen.index("Summary"):].rstrip("\n").splitlines()
+    assert len(shown) + 5 <= 40, screen  # with the question and its four choices
+    assert "+- envoy " not in screen
+    child.send(DOWN + DOWN + DOWN + ENTER)  # "Show the pod picture"
+    picture = wait_for(child, "+- metrics ")  # the last container drawn
+    assert "+- envoy " in picture and "+- orders-api " in picture and "+- fluentd " in picture
+    answer(child, "Write these files?", ENTER)  # ... then the same question again
+    finish(child)
+    assert child.exitstatus == 0 and (tmp_path / "out" / "compose.yaml").is_file()
+
+
 def test_a_dry_run_shows_the_summary_and_writes_nothing(tmp_path: Path) -> None:
     write_answers(tmp_path / "full.yaml", FULL_ANSWERS)
     child = spawn("--answers", "full.yaml", "--output", "out", "--dry-run", cwd=tmp_path)
     output = finish(child)
     assert child.exitstatus == 0 and "Summary" in output and "Write these files?" not in output
+    assert "+- envoy " in output  # no question follows: the picture scrolls nothing away
     assert "nothing written" in output and not (tmp_path / "out").exists()
 
 

@@ -23,7 +23,7 @@ from generator.wizard import checks
 from generator.catalog.loader import Catalog, Template
 from generator.errors import SidecarError, SpecError
 from generator.input.spec import DEFAULTS
-from generator.wizard.summary import summary
+from generator.wizard.summary import pod_picture, summary
 
 # (key, question, rule, optional): the app, in the order a person thinks about it.
 _APP = (
@@ -63,15 +63,21 @@ def run_wizard(raw: dict[str, Any], catalog: Catalog, *, ask_all: bool = False,
                 raise
             wizard.ask_all = True
             continue
-        if not confirm:
+        if not confirm:  # nothing is asked after it: the picture cannot push a question away
+            print(pod_picture(wizard.answers, catalog, allow_unpinned))
             return wizard.answers
         dest = wizard.dest()
         blocked = _blocked(dest, force)
         write = Choice(f"Write them to {dest}/", "write", disabled="it exists: run again with --force, "
                        "or --diff to compare" if blocked else None)
-        choices = [write, Choice("Change answers", "change"), Choice("Quit without writing", "quit")]
-        action = _ask(questionary.select("Write these files?", choices,
-                                         default="change" if blocked else "write"))
+        choices = [write, Choice("Change answers", "change"), Choice("Quit without writing", "quit"),
+                   Choice("Show the pod picture", "picture")]
+        action = "picture"
+        while action == "picture":  # the picture runs long: shown on request, then asked again
+            action = _ask(questionary.select("Write these files?", choices,
+                                             default="change" if blocked else "write"))
+            if action == "picture":
+                print(pod_picture(wizard.answers, catalog, allow_unpinned))
         if action == "write":
             return wizard.answers
         if action == "quit":

@@ -1,10 +1,13 @@
-"""The wizard's last screen before writing: the choices in a few lines and the pod's picture.
+"""The wizard's last screen before writing: the choices in a dozen lines, and the pod's
+picture on request (three sidecars draw ~35 lines: with the summary and the question it
+would scroll off a 40-row terminal).
 
 Pure (built from parse_spec and build_pod), so a golden file covers it.
 """
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +21,8 @@ from generator.input.spec import parse_spec
 
 def summary(answers: dict[str, Any], catalog: Catalog, allow_unpinned: bool, dest: Path,
             blocked: bool = False) -> str:
-    """The answers as the spec reads them, then the picture of the pod. `blocked`: dest
-    holds files and --force was not given (the caller looked; this reads no disk)."""
+    """The answers as the spec reads them. `blocked`: dest holds files and --force was not
+    given (the caller looked; this reads no disk)."""
     spec = parse_spec(answers, catalog, allow_unpinned=allow_unpinned)
     app = spec.app
     sidecars = []
@@ -37,10 +40,19 @@ def summary(answers: dict[str, Any], catalog: Catalog, allow_unpinned: bool, des
         targets.append(f"k8s/ for Kubernetes {spec.kubernetes_version} "
                        f"({'native' if native else 'classic'} sidecars)")
     rows.append(("targets", ", ".join(targets)))
+    if "compose" in spec.targets:
+        rows.append(("compose", f"app healthcheck: {shlex.join(app.health_command)}" if app.health_command
+                     else "no app healthcheck (no health command)"))
     if "kubernetes" in spec.targets:
         rows.append(("namespace", spec.namespace))
     rows.append(("output", f"{dest}/"))
     if blocked:
         rows.append(("note", f"{dest}/ exists: it is replaced only with --force"))
     lines = ["", "Summary", *(f"  {key:<10} {value}" for key, value in rows)]
-    return "\n".join(lines) + "\n\n" + draw_pod(build_pod(spec, catalog), kubernetes_target(spec.targets, spec.kubernetes_version))
+    return "\n".join(lines) + "\n"
+
+
+def pod_picture(answers: dict[str, Any], catalog: Catalog, allow_unpinned: bool) -> str:
+    """The pod's containers, ports, volumes and links, as the generated README draws them."""
+    spec = parse_spec(answers, catalog, allow_unpinned=allow_unpinned)
+    return draw_pod(build_pod(spec, catalog), kubernetes_target(spec.targets, spec.kubernetes_version))
