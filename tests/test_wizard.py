@@ -280,10 +280,50 @@ def test_ask_all_asks_every_question_with_the_answers_as_defaults(tmp_path: Path
     assert [s if isinstance(s, str) else s["name"] for s in record["sidecars"]] == ["fluentd", "envoy", "metrics"]
 
 
-def test_changing_answers_at_the_summary_goes_round_again(tmp_path: Path) -> None:
+def test_changing_one_question_at_the_summary_asks_only_it(tmp_path: Path) -> None:
     write_answers(tmp_path / "full.yaml", FULL_ANSWERS)
     child = spawn("--answers", "full.yaml", "--output", "out", cwd=tmp_path)
     answer(child, "Write these files?", DOWN + ENTER)  # "Change answers"
+    answer(child, "What to change?", DOWN * 5 + ENTER)  # "One question..." after the five sections
+    answer(child, "Which question?", DOWN * 2 + ENTER)  # app.name, app.image, app.port
+    screen = wait_for(child, "Port the app")
+    child.send(CLEAR + "9901" + ENTER)  # envoy's admin port: the clash is asked, nothing else
+    wait_for(child, "sidecars.envoy.params.admin_port: port 9901/TCP (envoy-admin) is already taken by the app")
+    answer(child, "envoy admin_port", CLEAR + "9902" + ENTER)
+    screen = wait_for(child, "Write these files?")
+    assert "?" not in screen.split("envoy admin_port")[-1].split("Summary")[0]  # no other question
+    assert "port       9901" in screen  # back at the summary
+    child.send(ENTER)
+    output = finish(child)
+    assert child.exitstatus == 0, output
+    record = yaml.safe_load((tmp_path / "out" / ".sidecar-new.yaml").read_text())
+    assert record["app"] == {**FULL_ANSWERS["app"], "port": 9901}
+    assert record["kubernetes"]["namespace"] == "orders"
+
+
+def test_changing_a_section_at_the_summary_keeps_the_other_answers(tmp_path: Path) -> None:
+    write_answers(tmp_path / "full.yaml", FULL_ANSWERS)
+    child = spawn("--answers", "full.yaml", "--output", "out", cwd=tmp_path)
+    answer(child, "Write these files?", DOWN + ENTER)
+    answer(child, "What to change?", DOWN * 4 + ENTER)  # "Kubernetes: version, namespace, replicas"
+    answer(child, "Kubernetes version", ENTER)
+    answer(child, "Kubernetes namespace", CLEAR + "shop" + ENTER)
+    answer(child, "Replicas", CLEAR + "3" + ENTER)
+    screen = wait_for(child, "Write these files?")
+    assert "App name" not in screen and "Sidecars" not in screen.split("Summary")[0]
+    assert "namespace  shop" in screen
+    child.send(ENTER)
+    finish(child)
+    record = yaml.safe_load((tmp_path / "out" / ".sidecar-new.yaml").read_text())
+    assert record["kubernetes"]["namespace"] == "shop" and record["app"]["replicas"] == 3
+    assert record["app"]["port"] == 8080 and len(record["sidecars"]) == 3
+
+
+def test_changing_every_question_at_the_summary_goes_round_again(tmp_path: Path) -> None:
+    write_answers(tmp_path / "full.yaml", FULL_ANSWERS)
+    child = spawn("--answers", "full.yaml", "--output", "out", cwd=tmp_path)
+    answer(child, "Write these files?", DOWN + ENTER)  # "Change answers"
+    answer(child, "What to change?", DOWN * 6 + ENTER)  # "Every question"
     answer(child, "App name", ENTER)
     answer(child, "App image", ENTER)
     answer(child, "Port the app", CLEAR + "8081" + ENTER)

@@ -34,6 +34,14 @@ _APP = (
     ("log_dir", "Folder the app writes log files to (empty: logs only to stdout)", rules.log_dir, True),
     ("metrics_path", "Metrics endpoint Prometheus scrapes (empty: none)", rules.url_path, True),
 )
+# "Change answers": the sections a person can pick, each the questions it asks again.
+_SECTIONS = (
+    ("The app: name, image, port, health path, logs, metrics", tuple(f"app.{q[0]}" for q in _APP)),
+    ("The sidecars: which ones (a new one's parameters are asked)", ("sidecars",)),
+    ("The sidecars' parameters", ("params",)),
+    ("Targets, and Compose's health command", ("targets", "app.health_command")),
+    ("Kubernetes: version, namespace, replicas", ("kubernetes.version", "kubernetes.namespace", "app.replicas")),
+)
 _NEEDED_DEFAULTS = {"log_dir": "/var/log/app", "metrics_path": "/metrics"}
 _TARGETS = (("compose and kubernetes", "both"), ("compose only", "compose"),
             ("kubernetes only", "kubernetes"))
@@ -61,7 +69,7 @@ def run_wizard(raw: dict[str, Any], catalog: Catalog, *, ask_all: bool = False,
             if _ask(questionary.select("What now?", default="change", choices=[
                     Choice("Change answers", "change"), Choice("Quit without writing", "quit")])) == "quit":
                 raise
-            wizard.ask_all = True
+            wizard.choose_changes()
             continue
         if not confirm:  # nothing is asked after it: the picture cannot push a question away
             print(pod_picture(wizard.answers, catalog, allow_unpinned))
@@ -83,7 +91,7 @@ def run_wizard(raw: dict[str, Any], catalog: Catalog, *, ask_all: bool = False,
         if action == "quit":
             _offer_to_save(wizard.answers)
             raise SidecarError("quit at the summary; nothing written")
-        wizard.ask_all = True  # go round again, every question, current answers as defaults
+        wizard.choose_changes()  # go round again, asking only what the person picks
 
 
 def _offer_to_save(answers: dict[str, Any]) -> None:
@@ -121,6 +129,48 @@ class _Wizard:
         self.given: dict[str, dict] = {}
         self.picked: set[str] = set()
         self.typed_app = False  # an app question was asked: the person is answering, not a file
+        # Changing answers: the questions (ids as in _SECTIONS) asked again; None: as usual.
+        self.focus: set[str] | None = None
+        self.seen: dict[str, None] = {}  # every question met so far, in order (a set that keeps it)
+
+    def choose_changes(self) -> None:
+        """Change answers: a section or one question is asked again, the rest kept."""
+        sections = [Choice(label, qids) for label, qids in _SECTIONS if self.section_open(qids)]
+        picked = _ask(questionary.select("What to change?", [
+            *sections, Choice("One question...", "one"),
+            Choice("Every question (the current answers as defaults)", "all")]))
+        if picked == "all":
+            self.ask_all, self.focus = True, None
+            return
+        if picked == "one":
+            picked = (_ask(questionary.select("Which question?", [
+                Choice(_clip(f"{qid:<30} {self.current(qid)}", 100), qid) for qid in self.seen])),)
+        self.ask_all, self.focus = False, set(picked)
+
+    def section_open(self, qids: tuple[str, ...]) -> bool:
+        """Offer a section only when one of its questions applies (parameters need sidecars,
+        Kubernetes needs the target)."""
+        return any(q in self.seen or q == "params" and any(s.startswith("sidecars.") for s in self.seen)
+                   for q in qids)
+
+    def current(self, qid: str) -> str:
+        """A question's answer as the list of questions shows it."""
+        if qid == "sidecars":
+            names = [name for name, _ in checks.prefilled_sidecars(self.answers.get("sidecars"), self.catalog)]
+            return ", ".join(names) or "none"
+        node: Any = self.answers
+        parts = qid.split(".")
+        if parts[0] == "sidecars":  # sidecars.<name>.<param>
+            given = dict(checks.prefilled_sidecars(self.answers.get("sidecars"), self.catalog)).get(parts[1], {})
+            template = self.catalog.get(parts[1])
+            return str(given.get(parts[2], template.param(parts[2]).default))
+        for part in parts:
+            node = node.get(part) if isinstance(node, dict) else None
+        if qid == "app.replicas" and node is None:
+            return str(DEFAULTS["replicas"])
+        if isinstance(node, list):
+            return " ".join(map(str, node)) or "none"
+        return "(empty)" if node in (None, "") else str(node)
 
     def dest(self) -> Path:
         return self.output or Path(self.answers["app"]["name"])
@@ -129,6 +179,12 @@ class _Wizard:
         if not isinstance(self.answers.get("app"), dict):
             self.answers["app"] = {}
         self.note_existing_output()  # the name (or --output) may be known already
+        try:
+            self.ask_round()
+        finally:
+            self.focus = None
+
+    def ask_round(self) -> None:
         for key, question, rule, optional in _APP:
             self.app_question(key, question, rule, optional)
         names = self.sidecar_choice()
@@ -146,9 +202,12 @@ class _Wizard:
         app, field = self.answers["app"], f"app.{key}"
         if key == "image":
             rule = lambda f, v: rules.image(f, v, self.allow_unpinned)  # noqa: E731
-        if optional and self.complete and key not in app and not force and not self.ask_all:
+        if optional and self.complete and key not in app and not force and not self.ask_all \
+                and not self.focused(field):
+            self.seen[field] = None
             return
-        if not force and not self.should_ask(app, key, lambda v: optional and v is None or rule(field, v)):
+        if not force and not self.should_ask(app, key, lambda v: optional and v is None or rule(field, v),
+                                             field):
             return
         self.typed_app = True
         default = app.get(key) or default or self.app_default(key)
@@ -172,9 +231,23 @@ class _Wizard:
             _warn(f"{dest}/ exists and is not empty: writing needs --force (or quit and pick another "
                   "--output; --diff compares)")
 
-    def should_ask(self, section: dict, key: str, valid: Callable[[Any], Any]) -> bool:
-        """Skip a question the answers already hold, unless --ask-all or the value breaks a rule."""
-        if key not in section or self.ask_all:
+    def focused(self, qid: str) -> bool:
+        """The person picked this question (or its section) to change."""
+        return self.focus is not None and (
+            qid in self.focus or qid.startswith("sidecars.") and "params" in self.focus)
+
+    def should_ask(self, section: dict, key: str, valid: Callable[[Any], Any], qid: str = "") -> bool:
+        """Skip a question the answers already hold, unless --ask-all or the value breaks a rule.
+        While changing answers, only the picked questions are asked, and those met before
+        keep their answer (an empty optional one stays empty) unless a change broke it."""
+        met = qid in self.seen
+        self.seen[qid] = None
+        if self.focused(qid):
+            return True
+        if self.focus is not None and met:
+            if key not in section:
+                return False
+        elif key not in section or self.ask_all:
             return True
         try:
             valid(section[key])
@@ -197,7 +270,8 @@ class _Wizard:
         names = [name for name, _ in entries]
         app = checks.app_of(self.answers["app"])
         self.picked: set[str] = set()  # chosen now: their parameters are asked
-        if "sidecars" in self.answers and not self.ask_all:
+        self.seen["sidecars"] = None
+        if "sidecars" in self.answers and not self.ask_all and not self.focused("sidecars"):
             problem = checks.selection_problem(names, self.catalog, app, self.given)
             if problem is None:
                 return names  # the answers chose them, and (by default) their parameters
@@ -216,10 +290,11 @@ class _Wizard:
 
     def sidecar_params(self, names: list[str]) -> None:
         templates = [self.catalog.get(name) for name in names]
-        advanced = [f"{t.name}.{p.name}" for t in templates if t.name in self.picked
+        asked = {t.name for t in templates if t.name in self.picked or self.focused("params")}
+        advanced = [f"{t.name}.{p.name}" for t in templates if t.name in asked
                     for p in t.params if p.advanced]
         advanced = advanced if len(advanced) <= 3 else [*advanced[:2], f"{len(advanced) - 2} more"]
-        if advanced and (self.advanced is None or self.ask_all):
+        if advanced and (self.advanced is None or self.ask_all or self.focus and self.focus & {"params", "sidecars"}):
             self.advanced = _ask(questionary.confirm(
                 f"Also set the sidecars' advanced parameters ({', '.join(advanced)})?",
                 default=bool(self.advanced)))
@@ -230,10 +305,13 @@ class _Wizard:
             given = dict(self.given.get(template.name, {}))
             for param in template.params:
                 check = lambda v, p=param.name: checks.check_param(template, p, v)  # noqa: E731
+                qid = f"sidecars.{template.name}.{param.name}"
                 optional = not param.required and param.name not in given
-                if optional and (template.name not in self.picked or param.advanced and not self.advanced):
+                picked_alone = self.focus is not None and qid in self.focus
+                if optional and not picked_alone and (
+                        template.name not in asked or param.advanced and not self.advanced):
                     continue
-                if self.should_ask(given, param.name, check):
+                if self.should_ask(given, param.name, check, qid):
                     given[param.name] = _param(template, param, given, app, taken)
             self.resolve_clashes(template, given, app, taken)
             sidecars.append({"name": template.name, "params": given} if given else template.name)
@@ -254,7 +332,7 @@ class _Wizard:
             given[clash.param] = _param(template, template.param(clash.param), given, app, taken)
 
     def targets(self) -> None:
-        if self.should_ask(self.answers, "targets", lambda v: rules.targets("targets", v)):
+        if self.should_ask(self.answers, "targets", lambda v: rules.targets("targets", v), "targets"):
             try:
                 current = rules.targets("targets", self.answers.get("targets", "both"))
             except rules.RuleError:
@@ -270,35 +348,38 @@ class _Wizard:
         if not isinstance(self.answers.get("kubernetes"), dict):
             self.answers["kubernetes"] = {}
         kube = self.answers["kubernetes"]
-        if self.should_ask(kube, "version", lambda v: rules.kubernetes_version("kubernetes.version", v)):
+        if self.should_ask(kube, "version", lambda v: rules.kubernetes_version("kubernetes.version", v),
+                           "kubernetes.version"):
             versions = [Choice(f"{v}  {'native' if rules.native_sidecars(v) else 'classic'} sidecars", v)
                         for v in reversed(rules.KUBERNETES_VERSIONS)]
             current = str(kube.get("version", rules.DEFAULT_KUBERNETES_VERSION))
             kube["version"] = _ask(questionary.select(
                 "Kubernetes version of the cluster", versions,
                 default=current if current in rules.KUBERNETES_VERSIONS else rules.DEFAULT_KUBERNETES_VERSION))
-        if self.should_ask(kube, "namespace", lambda v: checks.namespace("kubernetes.namespace", v)):
+        if self.should_ask(kube, "namespace", lambda v: checks.namespace("kubernetes.namespace", v),
+                           "kubernetes.namespace"):
             kube["namespace"] = _text("Kubernetes namespace (the base ships it when named after the app)",
                                       kube.get("namespace") or self.answers["app"]["name"],
                                       lambda v: checks.namespace("kubernetes.namespace", v), str.strip)
         app = self.answers["app"]
-        if self.newer_question(app, "replicas", lambda v: rules.replicas("app.replicas", v)):
+        if self.newer_question(app, "replicas", lambda v: rules.replicas("app.replicas", v), "app.replicas"):
             app["replicas"] = _text("Replicas: copies of the pod Kubernetes keeps running (1 to 100)",
                                     app.get("replicas", DEFAULTS["replicas"]),
                                     lambda v: rules.replicas("app.replicas", v), checks.to_int)
 
-    def newer_question(self, section: dict, key: str, valid: Callable[[Any], Any]) -> bool:
+    def newer_question(self, section: dict, key: str, valid: Callable[[Any], Any], qid: str) -> bool:
         """Replicas and the health command came after the first answers files: absent from a
         file that answers the whole app they keep their default (2, none) rather than stop a
         replay with a question; asked when the person is typing the app's answers."""
-        if key not in section and not (self.typed_app or self.ask_all):
+        if key not in section and not (self.typed_app or self.ask_all or self.focused(qid)):
+            self.seen[qid] = None
             return False
-        return self.should_ask(section, key, valid)
+        return self.should_ask(section, key, valid, qid)
 
     def health_command(self) -> None:
         """Compose's healthcheck for the app, exec form (no shell: the image may have none)."""
         app, field = self.answers["app"], "app.health_command"
-        if self.newer_question(app, "health_command", lambda v: rules.command(field, v)):
+        if self.newer_question(app, "health_command", lambda v: rules.command(field, v), field):
             value = _text("Health command Compose runs in the app's container, e.g. wget -q --spider "
                           "http://127.0.0.1:8080/healthz (exec form, no shell; empty: none)",
                           shlex.join(app.get("health_command") or []),
