@@ -28,6 +28,16 @@ def rendered(tmp_path: Path) -> Path:
 
 # Finding 12.
 
+
+def _hung_kubectl(tmp_path: Path, monkeypatch, body: str) -> None:
+    """A `kubectl` first on PATH that runs BODY (a shell script) and never answers."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    hung = bin_dir / "kubectl"
+    hung.write_text(f"#!/bin/sh\n{body}\n")
+    hung.chmod(hung.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+
 def test_check_reports_a_named_pipe_in_config_without_reading_it(rendered: Path) -> None:
     os.mkfifo(rendered / "config" / "envoy" / "extra.yaml")
     os.unlink(rendered / "config" / "fluentd" / "fluent.conf")
@@ -44,12 +54,8 @@ def test_a_hung_validator_is_one_problem_and_its_processes_are_stopped(rendered:
                                                                        monkeypatch) -> None:
     from generator.tools import check
 
-    bin_dir, pid_file = tmp_path / "bin", tmp_path / "grandchild.pid"
-    bin_dir.mkdir()
-    hung = bin_dir / "kubectl"
-    hung.write_text(f"#!/bin/sh\nsleep 300 &\necho $! > {pid_file}\nwait\n")
-    hung.chmod(hung.stat().st_mode | stat.S_IEXEC)
-    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    pid_file = tmp_path / "grandchild.pid"
+    _hung_kubectl(tmp_path, monkeypatch, f"sleep 300 &\necho $! > {pid_file}\nwait")
     monkeypatch.setattr(check, "TOOL_TIMEOUT", 1)
     result = run_cli("check", str(rendered))
     assert result.exit_code == 1 and "Traceback" not in result.output
@@ -141,12 +147,8 @@ def test_catalog_new_writes_catalog_yaml_readable_like_any_new_file(tmp_path: Pa
 def test_interrupting_check_stops_the_validator_too(rendered: Path, tmp_path: Path, monkeypatch) -> None:
     from generator.tools import check
 
-    bin_dir, pid_file = tmp_path / "bin", tmp_path / "child.pid"
-    bin_dir.mkdir()
-    hung = bin_dir / "kubectl"
-    hung.write_text(f"#!/bin/sh\necho $$ > {pid_file}\nexec sleep 300\n")
-    hung.chmod(hung.stat().st_mode | stat.S_IEXEC)
-    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    pid_file = tmp_path / "child.pid"
+    _hung_kubectl(tmp_path, monkeypatch, f"echo $$ > {pid_file}\nexec sleep 300")
     monkeypatch.setattr(signal, "SIGALRM", signal.SIGALRM)
     signal.signal(signal.SIGALRM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     signal.alarm(2)

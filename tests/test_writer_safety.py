@@ -83,18 +83,27 @@ def test_the_report_says_which_edited_files_were_kept_and_which_replaced(tmp_pat
 
 # Finding 2: no race between the check and the write.
 
+def _meanwhile(monkeypatch, act) -> None:
+    """Someone else acts on the output folder each time the writer stages a file."""
+    real = transaction.write_file
+
+    def write_file(path, data):
+        act()
+        return real(path, data)
+
+    monkeypatch.setattr(transaction, "write_file", write_file)
+
+
 def test_a_folder_created_at_the_output_while_rendering_is_not_replaced(answers_file: Path, tmp_path: Path,
                                                                         monkeypatch) -> None:
     out = tmp_path / "out"
-    real = transaction.write_file
 
-    def someone_creates_the_folder(path, data):
+    def someone_creates_the_folder():
         if not out.exists():
             out.mkdir()
             (out / "theirs.txt").write_text("theirs\n")
-        return real(path, data)
 
-    monkeypatch.setattr(transaction, "write_file", someone_creates_the_folder)
+    _meanwhile(monkeypatch, someone_creates_the_folder)
     result = render(answers_file, out)
     assert result.exit_code == 1 and "already exists" in result.output
     assert tree_of(out) == {"theirs.txt": b"theirs\n"}
@@ -105,13 +114,7 @@ def test_a_file_saved_into_the_folder_during_a_force_run_is_kept(answers_file: P
                                                                  monkeypatch) -> None:
     out = tmp_path / "out"
     render(answers_file, out)
-    real = transaction.write_file
-
-    def someone_saves_a_file(path, data):
-        (out / "saved-meanwhile.txt").write_text("work\n")
-        return real(path, data)
-
-    monkeypatch.setattr(transaction, "write_file", someone_saves_a_file)
+    _meanwhile(monkeypatch, lambda: (out / "saved-meanwhile.txt").write_text("work\n"))
     result = render(answers_file, out, "--force", "--port", "9090")
     assert result.exit_code == 0, result.output
     assert (out / "saved-meanwhile.txt").read_text() == "work\n"
@@ -123,14 +126,8 @@ def test_a_generated_file_edited_during_a_force_run_stops_it_before_any_change(a
                                                                                monkeypatch) -> None:
     out = tmp_path / "out"
     render(answers_file, out)
-    real = transaction.write_file
-
-    def someone_edits(path, data):
-        (out / "config/envoy/envoy.yaml").write_text("# edited meanwhile\n")
-        return real(path, data)
-
     before = {**tree_of(out), "config/envoy/envoy.yaml": b"# edited meanwhile\n"}
-    monkeypatch.setattr(transaction, "write_file", someone_edits)
+    _meanwhile(monkeypatch, lambda: (out / "config/envoy/envoy.yaml").write_text("# edited meanwhile\n"))
     result = render(answers_file, out, "--force", "--port", "9090")
     assert result.exit_code == 1 and "config/envoy/envoy.yaml changed while rendering" in result.output
     assert tree_of(out) == before
