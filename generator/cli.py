@@ -23,6 +23,8 @@ _CATALOG_HELP = ("Catalog: a folder, git URL, .zip file or abbreviation such as 
                  "[default: $SIDECAR_NEW_CATALOG, else built-in].")
 _CHECKOUT_HELP = "Branch, tag or commit to check out of a git/hg --catalog."
 _DIRECTORY_HELP = "Subfolder of the --catalog that holds catalog.yaml."
+_SET_HELP = ("Set one answer, dotted.path=VALUE (VALUE is YAML), after --answers and the other flags "
+             "(repeatable): app.replicas=3, sidecars.envoy.listen_port=9000.")
 
 
 def _template_names(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
@@ -85,8 +87,10 @@ def new(
     allow_unpinned: bool = typer.Option(False, "--allow-unpinned", help="Accept an untagged or :latest app image."),
     ask_all: bool = typer.Option(False, "--ask-all", help="Wizard: ask every question, also those --answers fills in."),
     save_answers: Optional[Path] = typer.Option(None, "--save-answers", help="Write the answers used to FILE, for replay with --answers (also with --dry-run)."),
+    sets: Optional[List[str]] = typer.Option(None, "--set", help=_SET_HELP),
 ) -> None:
-    """Render an app and its sidecars into compose.yaml, k8s/ and config/."""
+    """Render an app and its sidecars into compose.yaml, k8s/ and config/. With --diff the
+    exit status is 1 when the folder differs from the render, 0 when not (a drift check)."""
     _state["written"] = None
     with _errors():
         loaded = _load_catalog(catalog, checkout, directory)
@@ -95,7 +99,7 @@ def new(
         raw, output = _gather(loaded, answers, app_flags, sidecars, target,
                               {"version": kubernetes_version, "namespace": namespace}, no_input=no_input,
                               ask_all=ask_all, allow_unpinned=allow_unpinned, output=output, force=force,
-                              preview=dry_run or show_diff, save_answers=save_answers)
+                              preview=dry_run or show_diff, save_answers=save_answers, sets=sets or [])
         spec, files = _build(raw, loaded, allow_unpinned)
         _deliver(files, raw, loaded, output or _default_output(answers, spec.app.name), spec, output,
                  dry_run=dry_run, show_diff=show_diff, force=force, trust=trust, save_answers=save_answers)
@@ -104,15 +108,18 @@ def new(
 def _gather(loaded, answers: Optional[Path], app_flags: dict, sidecars: Optional[List[str]],
             target: Optional[str], kube_flags: dict, *, no_input: bool, ask_all: bool,
             allow_unpinned: bool, output: Optional[Path], force: bool, preview: bool,
-            save_answers: Optional[Path]) -> tuple[dict, Optional[Path]]:
-    """The answers (the file, overlaid with the flags, then the wizard on a terminal) and the
-    output folder (--output, else the one a saved answers file names)."""
+            save_answers: Optional[Path], sets: List[str]) -> tuple[dict, Optional[Path]]:
+    """The answers (the file, overlaid with the flags and each --set, then the wizard on a
+    terminal) and the output folder (--output, else the one a saved answers file names)."""
     from generator.input.answers import apply_flags, load_answers
+    from generator.input.overrides import apply_sets
+    from generator.input.spec import ANSWER_KEYS
 
     given = load_answers(answers)
     saved_output = _saved_output(given.pop("output", None))  # popped always: not a Spec key
     output = output or saved_output
     raw = apply_flags(given, app=app_flags, sidecars=sidecars, target=target, kubernetes=kube_flags)
+    raw = apply_sets(raw, sets, ANSWER_KEYS)
     if save_answers is not None:
         from generator.output.writer import check_answers_target
 
@@ -148,10 +155,12 @@ def _deliver(files, raw: dict, loaded, dest: Path, spec, output: Optional[Path],
              show_diff: bool, force: bool, trust: bool, save_answers: Optional[Path]) -> None:
     """Show (--dry-run, --diff) or write the files, save the answers, run trusted hooks."""
     if dry_run or show_diff:
-        _preview(files, dest, show_diff)
+        differs = _preview(files, dest, show_diff)
         _save(raw, save_answers, output)
         if loaded.root is not None and (loaded.root / "hooks").exists():
             typer.echo("catalog hooks do not run on a dry run or a diff")
+        if show_diff and differs:
+            raise typer.Exit(1)  # a drift check: CI fails when the folder is not the render
         return
     from generator.catalog.hooks import check_hooks, run_hooks
     from generator.output.writer import write
@@ -293,16 +302,19 @@ def _save(raw: dict, path: Optional[Path], output: Optional[Path]) -> None:
         typer.echo(f"saved the answers to {path}")
 
 
-def _preview(files, dest: Path, show_diff: bool) -> None:
+def _preview(files, dest: Path, show_diff: bool) -> bool:
+    """Print the dry run or the diff; whether the diff found differences."""
     if show_diff:
         from generator.output.writer import diff
 
-        text = diff(files, dest) or f"{dest}: no changes"
+        found = diff(files, dest)
+        text = found or f"{dest}: no changes"
         typer.echo(text, nl=not text.endswith("\n"))  # a shell prompt must not follow on the line
-        return
+        return bool(found)
     for path, data in files.items():
         typer.echo(f"{dest / path}  ({len(data)} bytes)")
     typer.echo(f"dry run: {len(files)} files, nothing written")
+    return False
 
 
 def _report(files, dest: Path, result, spec) -> None:

@@ -101,7 +101,7 @@ def test_diff_shows_what_would_change_and_writes_nothing(answers_file: Path, tmp
     before = tree_of(out)
     result = run_cli("new", "--answers", str(answers_file), "--no-input", "--output", str(out),
                      "--port", "9090", "--diff")
-    assert result.exit_code == 0
+    assert result.exit_code == 1  # differences: a drift check fails
     assert "--- a/config/envoy/envoy.yaml\n+++ b/config/envoy/envoy.yaml" in result.output
     assert "-                    socket_address: {address: 127.0.0.1, port_value: 8080}" in result.output
     assert "+                    socket_address: {address: 127.0.0.1, port_value: 9090}" in result.output
