@@ -15,9 +15,11 @@ set -Eeuo pipefail
 # Pinned test image: bump the tag whenever the recipe below changes, so old
 # copies are not reused (the script skips building when the tag exists).
 IMAGE=localhost/sidecar-new-test/busybox:1.0
+# Real programs from Debian's packages, on the same base (tag bumped with their recipe).
+PROMETHEUS_IMAGE=localhost/sidecar-new-test/prometheus:1.0
 DOCKERD_LOG=/var/log/sidecar-new-dockerd.log
 DOCKERD_TIMEOUT=${DOCKERD_TIMEOUT:-60}
-PACKAGES=(docker.io podman catatonit busybox-static)
+PACKAGES=(docker.io podman catatonit busybox-static prometheus)
 START=$SECONDS
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -31,7 +33,10 @@ trap 'die "line $LINENO: \`$BASH_COMMAND\` exited with $?"' ERR
 # docker.io pulls in containerd, runc, tini and iptables; podman pulls in conmon
 # and the CNI plugins. catatonit is only a Recommends of podman but it is what
 # builds podman's local pause image (the pod's infra container) without a
-# registry. uidmap/slirp4netns are not needed: we run rootful.
+# registry. uidmap/slirp4netns are not needed: we run rootful. The server packages
+# (prometheus, ...) are installed only to copy their files into test images (step 4): their
+# services must not start on this host, so a policy-rc.d refuses it during the install
+# (Debian's invoke-rc.d asks it; the sandbox ships one already, a plain host may not).
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
@@ -39,6 +44,10 @@ done
 if ((${#missing[@]})); then
   log "installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d
+    trap 'rm -f /usr/sbin/policy-rc.d; rm -rf "$work"' EXIT
+  fi
   install() { apt-get install -y -q --no-install-recommends "${missing[@]}" >&2; }
   # apt-get update only when needed: the lists do not know a package, or they
   # are stale and the download fails (superseded versions vanish from mirrors).
@@ -97,33 +106,74 @@ if [ "$(cat /etc/containers/containers.conf 2>/dev/null)" != "$CONF" ]; then
   printf '%s\n' "$CONF" >/etc/containers/containers.conf
 fi
 
-# --- 4. local test image -------------------------------------------------------
-# A ~2 MB rootfs: Debian's static busybox plus one symlink per applet in /bin
-# (sh, httpd, nc, wget, tail, sleep, ...), passwd/group naming uid 10001, and a
-# /tmp. USER 10001 makes it behave like a hardened image even where a manifest
-# forgets to set the user; generated output sets it anyway. No curl inside.
-if ! docker image inspect "$IMAGE" >/dev/null 2>&1; then
-  log "building $IMAGE"
-  mkdir -p "$work/rootfs/bin" "$work/rootfs/etc" "$work/rootfs/tmp"
-  chmod 1777 "$work/rootfs/tmp"
-  cp /bin/busybox "$work/rootfs/bin/busybox"
-  chroot "$work/rootfs" /bin/busybox --install -s /bin
+# --- 4. local test images -------------------------------------------------------
+# The base: a ~2 MB rootfs of Debian's static busybox plus one symlink per applet in /bin
+# (sh, httpd, nc, wget, tail, sleep, ...), passwd/group naming the uids the tests and
+# templates run as, and a /tmp. USER 10001 makes it behave like a hardened image even where a
+# manifest forgets to set the user; generated output sets it anyway. No curl inside.
+base_rootfs() {  # base_rootfs DIR
+  mkdir -p "$1/bin" "$1/etc" "$1/tmp"
+  chmod 1777 "$1/tmp"
+  cp /bin/busybox "$1/bin/busybox"
+  chroot "$1" /bin/busybox --install -s /bin
+  # Programs that look their own user up (PostgreSQL refuses to start without a name for its
+  # uid) find one for every uid the tests and the templates use.
   printf '%s\n' root:x:0:0:root:/root:/bin/sh app:x:10001:10001:app:/tmp:/bin/sh \
-    nobody:x:65534:65534:nobody:/nonexistent:/bin/false >"$work/rootfs/etc/passwd"
-  printf '%s\n' root:x:0: app:x:10001: nobody:x:65534: >"$work/rootfs/etc/group"
-  tar -C "$work/rootfs" --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -cf "$work/rootfs.tar" .
-  # An imported image has no config at all: give it PATH (relative commands like
-  # `sh` then work in docker, podman and kube play alike), a user and a CMD.
-  docker import \
-    --change 'ENV PATH=/bin' --change 'USER 10001:10001' --change 'CMD ["/bin/sh"]' \
-    --change "LABEL org.opencontainers.image.description=\"sidecar-new e2e test image: busybox $(dpkg-query -W -f='${Version}' busybox-static)\"" \
-    "$work/rootfs.tar" "$IMAGE" >/dev/null
-fi
-# Same image (same ID) in podman's store: kube play finds it and never pulls.
-if ! podman image exists "$IMAGE"; then
-  log "loading $IMAGE into podman"
-  docker save "$IMAGE" | podman load -q >/dev/null
-fi
+    u10002:x:10002:10001::/tmp:/bin/false u10003:x:10003:10001::/tmp:/bin/false \
+    u65532:x:65532:65532::/tmp:/bin/false nobody:x:65534:65534:nobody:/nonexistent:/bin/false >"$1/etc/passwd"
+  printf '%s\n' root:x:0: app:x:10001: u65532:x:65532: nobody:x:65534: >"$1/etc/group"
+}
+
+# Real programs from Debian's packages (no image registry is reachable): the package's own
+# files (docs and man pages left out) on the busybox base, plus every shared library its ELF
+# files need, as this host's loader resolves them (same Debian release, so same paths).
+add_packages() {  # add_packages DIR PACKAGE...
+  local root=$1 list=$work/files.txt; shift
+  dpkg -L "$@" | grep -Ev '^/usr/share/(doc|man|lintian|bug)/' | while read -r f; do
+    # Files and links to files; not folders, nor the host's merged-/usr links (/lib -> usr/lib).
+    if [ -f "$f" ] || { [ -L "$f" ] && [ ! -d "$f" ]; }; then printf '%s\n' "${f#/}"; fi
+  done >"$list"
+  tar -C / --no-recursion -cf - -T "$list" | tar -C "$root" -xf -
+  find "$root" -type f \( -perm /111 -o -name '*.so*' \) -print0 |
+    while IFS= read -r -d '' f; do
+      ldd "$f" 2>/dev/null || true  # not a dynamic ELF file (a script, data)
+    done | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}' | sort -u | while read -r lib; do
+      [ -e "$root$lib" ] || cp -L --parents "$lib" "$root"
+    done
+}
+
+# build_image IMAGE "PACKAGE..." [--change ...]: idempotent; bump the tag when the recipe changes
+# (the script skips images whose tag exists). Loaded into podman too (same ID): kube play finds
+# it there and never pulls.
+build_image() {
+  local image=$1 packages=$2 root versions; shift 2
+  if ! docker image inspect "$image" >/dev/null 2>&1; then
+    log "building $image"
+    root=$(mktemp -d "$work/rootfs.XXXX")
+    base_rootfs "$root"
+    versions="busybox $(dpkg-query -W -f='${Version}' busybox-static)"
+    if [ -n "$packages" ]; then
+      # shellcheck disable=SC2086  # a list of package names
+      add_packages "$root" $packages
+      versions="$versions, $(dpkg-query -W -f='${Package} ${Version}, ' $packages)"
+    fi
+    tar -C "$root" --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -cf "$root.tar" .
+    # An imported image has no config at all: give it PATH (relative commands like `sh` then
+    # work in docker, podman and kube play alike), a user, and what the caller adds.
+    docker import --change 'ENV PATH=/bin:/usr/bin:/usr/sbin' --change 'USER 10001:10001' "$@" \
+      --change "LABEL org.opencontainers.image.description=\"sidecar-new e2e test image: ${versions%, }\"" \
+      "$root.tar" "$image" >/dev/null
+    rm -rf "$root" "$root.tar"
+  fi
+  if ! podman image exists "$image"; then
+    log "loading $image into podman"
+    docker save "$image" | podman load -q >/dev/null
+  fi
+}
+
+build_image "$IMAGE" "" --change 'CMD ["/bin/sh"]'
+# The scraper for the metrics tests: Prometheus as prom/prometheus runs it.
+build_image "$PROMETHEUS_IMAGE" "prometheus" --change 'ENTRYPOINT ["/usr/bin/prometheus"]'
 
 # --- 5. smoke tests --------------------------------------------------------------
 for engine in docker podman; do
@@ -151,3 +201,4 @@ podman kube down "$smoke" >/dev/null 2>&1
 
 log "ready in $((SECONDS - START))s: docker $(docker version -f '{{.Server.Version}}'), podman $(podman version -f '{{.Client.Version}}') (runc), image $IMAGE, dockerd log $DOCKERD_LOG"
 echo "export SIDECAR_NEW_E2E_IMAGE=$IMAGE"
+echo "export SIDECAR_NEW_E2E_PROMETHEUS_IMAGE=$PROMETHEUS_IMAGE"

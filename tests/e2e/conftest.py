@@ -69,6 +69,13 @@ def podman_engine(no_leftovers) -> str:
     return APP_IMAGE
 
 
+def need_image(engine: str, image: str) -> str:
+    """A real program's test image (scripts/e2e-setup.sh builds it from Debian's packages)."""
+    if run(engine, "image", "inspect", image, timeout=30, check=False).returncode:
+        engine_missing(f"{engine} has no test image {image}")
+    return image
+
+
 @pytest.fixture(scope="session")
 def no_leftovers() -> Iterator[list[str]]:
     """After the whole suite: no container, pod, volume or network of ours is left on any

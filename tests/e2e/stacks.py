@@ -50,6 +50,8 @@ def wait_until(what: str, probe: Callable[[], Any], timeout: float = 30, every: 
 APP_IMAGE = "localhost/sidecar-new-test/app:1.0"  # built by conftest; pinned (no :latest)
 APP_PORT = 8080  # fixed in the app image (tests/e2e/app)
 PAUSE_IMAGE = "localhost/sidecar-new-test/pause:1.0"  # built by conftest; the e2e catalog names it
+# Real programs from Debian's packages, built by scripts/e2e-setup.sh (no registry is reachable).
+PROMETHEUS_IMAGE = "localhost/sidecar-new-test/prometheus:1.0"
 
 
 def e2e_answers(name: str, first_port: int, kubernetes_version: str = "1.33",
@@ -225,3 +227,21 @@ def podman_leftovers(prefix: str = PREFIX, volumes: tuple[str, ...] = ()) -> lis
     return ([f"pod {p}" for p in pods if p.startswith(prefix)]
             + [f"container {c}" for c in containers if c.startswith(prefix)]
             + [f"volume {v}" for v in names if v.startswith(prefix) or v in volumes])
+
+
+# --- real programs beside a stack (Prometheus, ...) ------------------------------------------
+
+@contextmanager
+def container(engine: str, name: str, image: str, options: tuple[str, ...] = (),
+              command: tuple[str, ...] = ()) -> Iterator[str]:
+    """`ENGINE run -d --name NAME OPTIONS IMAGE COMMAND`, always removed on the way out (test
+    failed or not). Hardened as the generated services are: read-only root, no capabilities,
+    no new privileges."""
+    remove = (engine, "rm", "-f", "-t", "0", name)
+    run(*remove, check=False)  # a leftover of an interrupted earlier run
+    try:
+        run(engine, "run", "-d", "--name", name, "--read-only", "--cap-drop", "ALL",
+            "--security-opt", "no-new-privileges", *options, image, *command, timeout=60)
+        yield name
+    finally:
+        run(*remove, check=False)
