@@ -10,6 +10,7 @@ belongs to no stage: the request wraps it in a SpecError, the catalog in a Catal
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -315,3 +316,87 @@ def is_safe_relative(path: str) -> bool:
         return False
     pure = PurePosixPath(path)
     return not pure.is_absolute() and ".." not in pure.parts and str(pure) == path
+
+
+# --- environment variables: plain values, and references to Secret / ConfigMap keys ---------
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# A variable named like this holds a credential: its value belongs in a Secret, never in an
+# answers file, a template or the output (the catalog schema and the request share this rule).
+_SECRET_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY", re.I)
+# Secret and ConfigMap names are DNS-1123 subdomains; their keys the ConfigMap key characters.
+_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+ENV_SOURCES = ("secret", "config_map")
+
+
+@dataclass(frozen=True, slots=True)
+class EnvSource:
+    """A Secret or a ConfigMap the container reads: one key (an environment variable's value,
+    `{secret: NAME/KEY}`) or, with no key, every key (`env_from: [{secret: NAME}]`). Only the
+    reference travels through the tool; the value stays in the cluster or in a file the user
+    keeps (model/pod.py's EnvVar holds it for a container)."""
+
+    kind: str  # "secret" | "config_map"
+    name: str
+    key: str | None = None
+
+    def as_answer(self) -> dict[str, str]:
+        """Back to the answers' shape ({secret: NAME/KEY}), for the record."""
+        return {self.kind: self.name if self.key is None else f"{self.name}/{self.key}"}
+
+
+def looks_like_secret(name: str) -> bool:
+    """An environment variable named like a password, token, secret or API key."""
+    return bool(_SECRET_NAME.search(name))
+
+
+def is_env_name(name: str) -> bool:
+    return bool(_ENV_NAME.fullmatch(name)) and len(name) <= 253
+
+
+def env_name(field: str, value: Any) -> str:
+    if not isinstance(value, str) or not is_env_name(value):
+        raise _refuse(field, value, "is not an environment variable name (letters, digits and '_', "
+                                    "not starting with a digit)")
+    return value
+
+
+def _source(field: str, value: Any, with_key: bool) -> EnvSource:
+    form = "{secret: NAME/KEY} or {config_map: NAME/KEY}" if with_key else "{secret: NAME} or {config_map: NAME}"
+    if not isinstance(value, dict) or len(value) != 1 or next(iter(value)) not in ENV_SOURCES:
+        raise _refuse(field, value, f"must be a plain value or one of {form}" if with_key else f"must be {form}")
+    kind, text = next(iter(value.items()))
+    parts = text.split("/") if isinstance(text, str) else []
+    name, key = (parts + [None])[:2] if len(parts) == (2 if with_key else 1) else (None, None)
+    if name is None or not _SUBDOMAIN.fullmatch(name) or len(name) > 253:
+        raise _refuse(f"{field}.{kind}", text, f"must be {'NAME/KEY' if with_key else 'NAME'}: the name of "
+                                               f"a {'Secret' if kind == 'secret' else 'ConfigMap'} "
+                                               "(a DNS-1123 subdomain)" + (" and one of its keys" if with_key else ""))
+    if with_key and not _CONFIG_KEY.fullmatch(key):
+        raise _refuse(f"{field}.{kind}", text, "names no valid key after '/' (letters, digits, '-', '_' and '.')")
+    return EnvSource(kind, name, key)
+
+
+def env_value(field: str, name: str, value: Any) -> str | EnvSource:
+    """One variable's value: a plain string (numbers are written as text), or a reference to a
+    Secret or ConfigMap key. A variable named like a secret must be a reference: its value
+    would otherwise sit in the answers, the record and every generated file."""
+    if isinstance(value, dict):
+        return _source(field, value, with_key=True)
+    if isinstance(value, bool):  # YAML 1.1 reads on/off/yes/no as booleans too
+        raise _refuse(field, value, "is a YAML boolean; quote it (\"true\", \"on\") to pass it as text")
+    if not isinstance(value, (str, int, float)):
+        raise _refuse(field, value, "must be a plain value or one of {secret: NAME/KEY} or {config_map: NAME/KEY}")
+    text = str(value)
+    if "\x00" in text:
+        raise _refuse(field, value, "holds a NUL character")
+    if text and looks_like_secret(name):
+        # The value is not repeated: the message may end up in a terminal log or a CI job.
+        raise RuleError(f"{field}: looks like a secret: give a reference, {{secret: NAME/KEY}}, so its "
+                        "value stays out of the answers, the record and the output")
+    return text
+
+
+def env_from(field: str, value: Any) -> EnvSource:
+    """Every key of a Secret or ConfigMap as environment variables: {secret: NAME}."""
+    return _source(field, value, with_key=False)

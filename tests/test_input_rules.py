@@ -74,6 +74,18 @@ BAD_ANSWERS = [
     ("namespace not a DNS label", changed("kubernetes.namespace", "Orders"), "kubernetes.namespace", "DNS-1123"),
     ("namespace reserved", changed("kubernetes.namespace", "kube-system"), "kubernetes.namespace", "reserved"),
     ("app not a mapping", changed("app", "orders"), "app", "must be a mapping"),
+    ("env name with a dash", changed("app.env", {"LOG-LEVEL": "info"}), "app.env.LOG-LEVEL", "not an environment variable name"),
+    ("env value a list", changed("app.env", {"HOSTS": ["a", "b"]}), "app.env.HOSTS", "plain value or one of {secret: NAME/KEY}"),
+    ("env value a YAML boolean", changed("app.env", {"FEATURE": True}), "app.env.FEATURE", "quote it"),
+    ("env secret without a key", changed("app.env", {"DB_PASSWORD": {"secret": "orders-db"}}), "app.env.DB_PASSWORD.secret", "NAME/KEY"),
+    ("env secret with a bad name", changed("app.env", {"DB_PASSWORD": {"secret": "Orders_DB/password"}}), "app.env.DB_PASSWORD.secret", "DNS-1123 subdomain"),
+    ("env ref of an unknown kind", changed("app.env", {"DB_PASSWORD": {"vault": "db/password"}}), "app.env.DB_PASSWORD", "{secret: NAME/KEY}"),
+    ("env ref with two kinds", changed("app.env", {"X": {"secret": "a/b", "config_map": "c/d"}}), "app.env.X", "{secret: NAME/KEY}"),
+    ("env set by a sidecar", changed("app.env", {"STATSD_HOST": "10.0.0.1"}), "app.env.STATSD_HOST", "set by sidecar 'metrics'"),
+    ("env not a mapping", changed("app.env", ["LOG_LEVEL=info"]), "app.env", "must be a mapping"),
+    ("env_from not a list", changed("app.env_from", {"secret": "orders-env"}), "app.env_from", "must be a list"),
+    ("env_from with a key", changed("app.env_from", [{"secret": "orders-env/password"}]), "app.env_from[0].secret", "must be NAME"),
+    ("env_from listed twice", changed("app.env_from", [{"secret": "e"}, {"secret": "e"}]), "app.env_from[1]", "listed twice"),
 ]
 
 

@@ -41,8 +41,6 @@ PROBE_PERIOD, PROBE_TIMEOUT, PROBE_FAILURES, PROBE_DELAY = 10, 2, 3, 0
 MAX_PRE_STOP_SLEEP = 300
 _NO_DEFAULT = object()
 _REFERENCE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?)\s*\}\}")
-_SECRET = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY", re.I)
-_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -430,11 +428,11 @@ def value_problems(d: Definition, at_load: bool = False) -> Iterator[tuple[str, 
             yield from bad(f"{key}[{i}]", item, kind(item, (str, int, float), "a string"))
     for key in ("env", "app_env"):
         for name, value in getattr(d, key):
-            if not isinstance(name, str) or not _ENV_NAME.fullmatch(name):
+            if not isinstance(name, str) or not rules.is_env_name(name):
                 yield f"{key}.{name}", f"{key}.{name}: is not an environment variable name"
             elif isinstance(value, (dict, list)):
                 yield f"{key}.{name}", f"{key}.{name}: must be a plain value"
-            elif _SECRET.search(name) and value not in (None, ""):
+            elif rules.looks_like_secret(name) and value not in (None, ""):
                 yield f"{key}.{name}", (f"{key}.{name}: looks like a secret: keep secrets out of "
                                         "templates (use a Secret or a file the team mounts)")
     for i, port in enumerate(d.ports):

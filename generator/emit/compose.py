@@ -18,6 +18,9 @@ _UNITS = {"Ki": "k", "Mi": "m", "Gi": "g"}  # Docker's k/m/g are binary units
 # service keeps as much log on a Compose host as on a node.
 # https://docs.docker.com/engine/logging/drivers/json-file/
 LOGGING = {"driver": "json-file", "options": {"max-size": "10m", "max-file": "5"}}
+# Where Compose reads the values Kubernetes takes from Secrets and ConfigMaps: env/<service>.env,
+# written by the user, never by sidecar-new (see env_files).
+ENV_DIR = "env"
 
 
 def emit_compose(pod: Pod) -> FileSet:
@@ -29,7 +32,37 @@ def emit_compose(pod: Pod) -> FileSet:
         services[sidecar.name] = _sidecar_service(pod, sidecar, config_of)
     document = {"name": pod.name, "services": services,
                 "volumes": {v.name: _scratch_volume(v.size) for v in pod.volumes if v.config_of is None}}
-    return {"compose.yaml": dump(literal_dollars(document)).encode()}
+    files = {"compose.yaml": dump(literal_dollars(document)).encode()}
+    if any(env_file_of(c) for c in pod.containers):
+        files[f"{ENV_DIR}/.gitignore"] = ENV_GITIGNORE.encode()
+    return files
+
+
+ENV_GITIGNORE = """\
+# The values compose.yaml reads from Secrets and ConfigMaps (see README.md): written by you,
+# never by sidecar-new, and kept out of version control.
+*
+!.gitignore
+"""
+
+
+def env_files(pod: Pod) -> dict[str, str]:
+    """service -> the env file that holds the values of its Secret and ConfigMap references.
+
+    Compose has no reference to a key of a Secret: its `secrets:` mount files under
+    /run/secrets, which would change how the app reads a value between the two targets. An
+    env_file gives the same variables Kubernetes' secretKeyRef/configMapKeyRef/envFrom give,
+    and only its path is written here, so no value reaches compose.yaml, the record or the
+    output folder (the user keeps the file; env/.gitignore keeps it out of version control).
+    `required: false`: `docker compose config` (and `sidecar-new check`) must pass on the
+    output as rendered, before anyone has filled the file in; the README says what goes in it.
+    Values from it lose to `environment:`, which never holds the same names."""
+    return {c.name: path for c in pod.containers for path in [env_file_of(c)] if path}
+
+
+def env_file_of(container: Container) -> str | None:
+    referenced = container.env_from or any(var.source for var in container.env)
+    return f"{ENV_DIR}/{container.name}.env" if referenced else None
 
 
 def literal_dollars(value: Any) -> Any:
@@ -87,8 +120,12 @@ def _hardened(pod: Pod, container: Container, config_of: dict[str, str]) -> dict
         service["entrypoint"] = list(container.command)
     if container.args:
         service["command"] = list(container.args)
-    if container.env:
-        service["environment"] = dict(container.env)
+    plain = {var.name: var.value for var in container.env if var.source is None}
+    if plain:
+        service["environment"] = plain
+    env_file = env_file_of(container)
+    if env_file:
+        service["env_file"] = [{"path": env_file, "required": False}]
     group = HOLDER_USER if container is pod.namespace_holder else APP_USER  # it shares no volume
     service.update({
         "user": f"{container.run_as}:{group}",

@@ -5,7 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from generator.emit.targets import KubernetesTarget
-from generator.model.pod import APP_USER, Container, Probe
+from generator.model.pod import APP_USER, Container, EnvSource, EnvVar, Probe
+
+# Answers spell the source kinds in snake case; the API's fields for each.
+_KEY_REF = {"secret": "secretKeyRef", "config_map": "configMapKeyRef"}
+_REF = {"secret": "secretRef", "config_map": "configMapRef"}
 
 
 def security_context(container: Container) -> dict[str, Any]:
@@ -32,7 +36,9 @@ def container_spec(container: Container, target: KubernetesTarget, native_sideca
     if container.args:
         spec["args"] = list(container.args)
     if container.env:
-        spec["env"] = [{"name": k, "value": v} for k, v in container.env]
+        spec["env"] = [env_entry(var) for var in container.env]
+    if container.env_from:
+        spec["envFrom"] = [env_from_entry(source) for source in container.env_from]
     spec["ports"] = [{"name": p.name, "containerPort": p.number, "protocol": p.protocol}
                      for p in container.ports]
     spec["resources"] = {"requests": dict(container.requests), "limits": dict(container.limits)}
@@ -46,6 +52,19 @@ def container_spec(container: Container, target: KubernetesTarget, native_sideca
     if container.mounts:
         spec["volumeMounts"] = [_mount(m.volume, m.path, m.read_only) for m in container.mounts]
     return spec
+
+
+def env_entry(var: EnvVar) -> dict[str, Any]:
+    source = var.source
+    if source is None:
+        # kubelet expands $(NAME) in values and reduces $$ to $: doubled, every $ stays literal,
+        # as Compose's $$ keeps it there (a value means the same in both targets).
+        return {"name": var.name, "value": var.value.replace("$", "$$")}
+    return {"name": var.name, "valueFrom": {_KEY_REF[source.kind]: {"name": source.name, "key": source.key}}}
+
+
+def env_from_entry(source: EnvSource) -> dict[str, Any]:
+    return {_REF[source.kind]: {"name": source.name}}
 
 
 def _probe(probe: Probe) -> dict[str, Any]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from generator.output.fileset import FileSet
 from generator.emit.picture import draw_pod
 from generator.emit.targets import KubernetesTarget
-from generator.model.pod import Pod
+from generator.emit.compose import ENV_DIR, env_file_of
+from generator.model.pod import Container, Pod
 
 
 def emit_readme(pod: Pod, targets: tuple[str, ...], catalog_label: str,
@@ -39,7 +40,39 @@ def emit_readme(pod: Pod, targets: tuple[str, ...], catalog_label: str,
                         "Standard); `kubectl delete -k k8s/` removes it too.\n" if pod.create_namespace else
                         f"Namespace `{pod.namespace}` is not part of the base (it may be shared); set "
                         "`kubernetes.create_namespace: true` to ship it.\n"))
+    environment = _environment(pod, targets, kubernetes is not None)
+    if environment:
+        parts.append(environment)
     if pod.config_files:
         parts.append("## Sidecar config files\n\n" + "".join(
             f"- `config/{f.sidecar}/{f.path}`\n" for f in pod.config_files))
     return {"README.md": "\n".join(parts).encode()}
+
+
+_KIND = {"secret": "Secret", "config_map": "ConfigMap"}
+
+
+def _environment(pod: Pod, targets: tuple[str, ...], kubernetes: bool) -> str:
+    """What the user must provide for the Secret and ConfigMap references: sidecar-new writes
+    references only, never a value."""
+    referenced = [c for c in pod.containers if env_file_of(c)]
+    if not referenced:
+        return ""
+    text = ["## Secrets and config values\n\nThe answers name Secrets and ConfigMaps; their values "
+            "never go through sidecar-new, so provide them yourself.\n\n"]
+    for container in referenced:
+        text.append(f"`{container.name}` reads:\n\n" if container is referenced[0] else f"\n`{container.name}` reads:\n\n")
+        text += [f"- `{var.name}`: key `{var.source.key}` of {_KIND[var.source.kind]} `{var.source.name}`\n"
+                 for var in container.env if var.source]
+        text += [f"- every key of {_KIND[s.kind]} `{s.name}`\n" for s in container.env_from]
+    if kubernetes:
+        text.append("\nKubernetes: create them in the namespace before the pods can start, e.g. "
+                    "`kubectl -n " + pod.namespace + " create secret generic NAME --from-literal=KEY=...` "
+                    "(or `--from-env-file`), `kubectl create configmap NAME ...`.\n")
+    if "compose" in targets:
+        files = ", ".join(f"`{env_file_of(c)}`" for c in referenced)
+        text.append(f"\nDocker Compose reads the same variables from {files}, one `NAME=value` line "
+                    "each (for a whole Secret or ConfigMap, its keys as names). Compose skips a "
+                    "missing file, so the app then starts without them. "
+                    f"`{ENV_DIR}/.gitignore` keeps these files out of version control.\n")
+    return "".join(text)

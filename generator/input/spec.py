@@ -13,7 +13,9 @@ from generator.input.ports import PortLedger, claims_of, owner_of
 from generator.input.sidecars import known_keys, mapping
 
 APP_KEYS = ("name", "image", "port", "health_path", "log_dir", "metrics_path", "replicas",
-            "health_command")
+            "health_command", "env", "env_from")
+# What templates see of the app (`{{ app.port }}`): its values, not its environment.
+CONTEXT_KEYS = APP_KEYS[:7]
 ANSWER_KEYS = ("app", "sidecars", "targets", "kubernetes")
 DEFAULTS = {"port": 8080, "health_path": "/healthz", "replicas": 2}  # the one place for them
 # An app to expand templates with outside a real request (show, catalog lint and new).
@@ -31,9 +33,12 @@ class App:
     metrics_path: str | None = None
     replicas: int = DEFAULTS["replicas"]
     health_command: tuple[str, ...] = ()  # Compose healthcheck; must exist in the image
+    # Variables in answers order: a plain value or a Secret/ConfigMap key (rules.EnvSource).
+    env: tuple[tuple[str, str | rules.EnvSource], ...] = ()
+    env_from: tuple[rules.EnvSource, ...] = ()  # every key of a Secret or ConfigMap
 
     def as_context(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in APP_KEYS if k != "health_command"}
+        return {k: getattr(self, k) for k in CONTEXT_KEYS}
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +108,36 @@ def _parse_app(raw: dict, allow_unpinned: bool) -> App:
                       if "metrics_path" in values else None),
         replicas=rules.replicas("app.replicas", values["replicas"]),
         health_command=rules.command("app.health_command", values.get("health_command", [])),
+        env=_env(values.get("env", {})), env_from=_env_from(values.get("env_from", [])),
     )
+
+
+def _env(raw: Any) -> tuple[tuple[str, str | rules.EnvSource], ...]:
+    found = []
+    for name, value in mapping("app.env", raw).items():
+        field = f"app.env.{name}"
+        found.append((rules.env_name(field, name), rules.env_value(field, name, value)))
+    return tuple(found)
+
+
+def _env_from(raw: Any) -> tuple[rules.EnvSource, ...]:
+    if not isinstance(raw, list):
+        raise SpecError(f"app.env_from: {rules.shown(raw)} must be a list of {{secret: NAME}} or {{config_map: NAME}}")
+    found = [rules.env_from(f"app.env_from[{i}]", item) for i, item in enumerate(raw)]
+    for i, source in enumerate(found):
+        if source in found[:i]:
+            raise SpecError(f"app.env_from[{i}]: {source.kind} {source.name!r} is listed twice")
+    return tuple(found)
+
+
+def _check_app_env(app: App, choices: list[SidecarChoice], catalog: Catalog) -> None:
+    """A variable a chosen sidecar sets on the app (STATSD_HOST, ...) is the sidecar's: the
+    same name in app.env would silently lose to one of them in each target."""
+    for choice in choices:
+        for name, _ in catalog.get(choice.name).definition.app_env:
+            if name in dict(app.env):
+                raise SpecError(f"app.env.{name}: is set by sidecar {choice.name!r} (its app_env); "
+                                "remove it from app.env")
 
 
 def _parse_sidecars(raw: Any, catalog: Catalog, app: App) -> tuple[SidecarChoice, ...]:
@@ -119,6 +153,7 @@ def _parse_sidecars(raw: Any, catalog: Catalog, app: App) -> tuple[SidecarChoice
     if problem:
         raise SpecError(problem)
     _check_ports(choices, catalog, app)
+    _check_app_env(app, choices, catalog)
     return tuple(choices)
 
 
@@ -134,9 +169,14 @@ def _check_ports(choices: list[SidecarChoice], catalog: Catalog, app: App) -> No
 
 def to_answers(spec: Spec) -> dict[str, Any]:
     """The answers that reproduce this spec (recorded as .sidecar-new.yaml)."""
-    app = {k: getattr(spec.app, k) for k in APP_KEYS if k != "health_command"}
+    app = {k: getattr(spec.app, k) for k in CONTEXT_KEYS}
     if spec.app.health_command:
         app["health_command"] = list(spec.app.health_command)
+    # References only: a value that came from a Secret or ConfigMap never reaches the record.
+    if spec.app.env:
+        app["env"] = {k: v.as_answer() if isinstance(v, rules.EnvSource) else v for k, v in spec.app.env}
+    if spec.app.env_from:
+        app["env_from"] = [source.as_answer() for source in spec.app.env_from]
     kubernetes = {"version": spec.kubernetes_version, "namespace": spec.namespace,
                   "create_namespace": spec.create_namespace}
     return {

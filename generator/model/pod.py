@@ -17,6 +17,7 @@ from generator.catalog.schema import (DEFAULT_VOLUME_SIZE, PROBE_DELAY, PROBE_FA
 from generator.errors import CatalogError, SpecError
 from generator.model.render import expand, expand_definition, render_file
 from generator.input.spec import App, SidecarChoice, Spec, template_context
+from generator.rules import EnvSource  # the emitters take it from here, with EnvVar
 
 APP_USER = 10001  # uid/gid >= 10000 keeps clear of host users (checkov CKV_K8S_40)
 APP_LOGS = "app-logs"
@@ -72,6 +73,21 @@ class ConfigFile:
 
 
 @dataclass(frozen=True, slots=True)
+class EnvVar:
+    """One environment variable of a container, the app's or a sidecar's: a plain value, or a
+    reference to a Secret or ConfigMap key (EnvSource, defined with its rule in rules.py so the
+    request and the catalog schema can parse it too). Emitters write a reference as a reference
+    (Kubernetes valueFrom; Compose an env_file the user fills), never a value."""
+
+    name: str
+    value: str | EnvSource
+
+    @property
+    def source(self) -> EnvSource | None:
+        return self.value if isinstance(self.value, EnvSource) else None
+
+
+@dataclass(frozen=True, slots=True)
 class Container:
     name: str
     image: str
@@ -86,7 +102,8 @@ class Container:
     limits: tuple[tuple[str, str], ...]
     command: tuple[str, ...] = ()
     args: tuple[str, ...] = ()
-    env: tuple[tuple[str, str], ...] = ()
+    env: tuple[EnvVar, ...] = ()
+    env_from: tuple[EnvSource, ...] = ()  # every key of each Secret/ConfigMap, as variables
     compose_healthcheck: tuple[str, ...] = ()  # exec form, only with a command in the image
     pre_stop_sleep: int = 0
     config_dir: str | None = None
@@ -126,7 +143,8 @@ def build_pod(spec: Spec, catalog: Catalog) -> Pod:
         volumes += own_volumes
         files += own_files
     fronted = any(catalog.get(c.name).definition.fronts_app for c in spec.sidecars)
-    app_env = [pair for c in chosen for pair in _app_env(catalog.get(c.name), c, spec.app)]
+    app_env = [*(EnvVar(k, v) for k, v in spec.app.env),
+               *(var for c in chosen for var in _app_env(catalog.get(c.name), c, spec.app))]
     # The prometheus.io annotations name one port per pod: a metrics sidecar's wins over the
     # app's own path, and only the scraped port is opened (the app's port behind a proxy
     # would otherwise be open to everyone).
@@ -172,7 +190,7 @@ def build_namespace_holder(image: str, containers: tuple[Container, ...]) -> Con
     )
 
 
-def _build_app(app: App, fronted: bool, env: list[tuple[str, str]], scraped: bool
+def _build_app(app: App, fronted: bool, env: list[EnvVar], scraped: bool
                ) -> tuple[Container, list[Volume]]:
     health = app.health_path
     volumes = [Volume("tmp")]
@@ -191,7 +209,7 @@ def _build_app(app: App, fronted: bool, env: list[tuple[str, str]], scraped: boo
         liveness=Probe(app.port, health, period=10),
         requests=(("cpu", "100m"), ("memory", "128Mi"), ("ephemeral-storage", "64Mi")),
         limits=(("cpu", "500m"), ("memory", "512Mi"), ("ephemeral-storage", "256Mi")),
-        env=tuple(env), compose_healthcheck=app.health_command,
+        env=tuple(env), env_from=app.env_from, compose_healthcheck=app.health_command,
         # Endpoints are removed asynchronously; keep serving until they are gone (build_pod
         # makes it cover every sidecar's drain).
         pre_stop_sleep=APP_DRAIN,
@@ -238,7 +256,7 @@ def _build_sidecar(template: Template, choice: SidecarChoice, app: App
         liveness=_probe(d.probe("liveness")),
         requests=tuple((k, str(v)) for k, v in d.requests), limits=tuple((k, str(v)) for k, v in d.limits),
         command=tuple(map(str, d.command)), args=tuple(map(str, d.args)),
-        env=tuple((k, str(v)) for k, v in d.env), compose_healthcheck=tuple(map(str, d.compose_healthcheck)),
+        env=tuple(EnvVar(k, str(v)) for k, v in d.env), compose_healthcheck=tuple(map(str, d.compose_healthcheck)),
         pre_stop_sleep=d.pre_stop_sleep, config_dir=d.config_dir,
     )
     return container, volumes, files
@@ -283,9 +301,9 @@ def _probe(probe: ProbeDef | None) -> Probe | None:
                  failures=probe.failures, initial_delay=probe.initial_delay)
 
 
-def _app_env(template: Template, choice: SidecarChoice, app: App) -> list[tuple[str, str]]:
+def _app_env(template: Template, choice: SidecarChoice, app: App) -> list[EnvVar]:
     context = sidecar_context(template, app, choice.values)
-    return [(k, str(expand(v, context, f"{template.definition_file}: app_env.{k}")))
+    return [EnvVar(k, str(expand(v, context, f"{template.definition_file}: app_env.{k}")))
             for k, v in template.definition.app_env]
 
 
