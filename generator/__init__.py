@@ -10,6 +10,8 @@ the packages to its left in this list (tests/test_layers.py enforces it):
     output    output/: FileSet, output names, the writer (the only stage that writes)
     emit      emit/: Pod -> FileSet for compose, kubernetes, README; imports model, output
     pipeline  pipeline.py: Spec + Catalog -> FileSet, pure
+    inject    inject/: catalog sidecars patched into someone else's Compose or Kubernetes YAML
+              (the same render as `new`, spliced into the file's text; pure, text in and out)
     wizard    wizard/: the interactive front end (questions, checks, summary)
     tools     tools/: check, lint, scaffold, describe
     cli       cli.py, __main__.py: the thin command line; imports anything, lazily

@@ -218,6 +218,71 @@ def check(folder: Path = typer.Argument(..., metavar="DIR")) -> None:
         typer.echo(f"{folder}: ok")
 
 
+@app.command()
+def inject(
+    source: str = typer.Argument(..., metavar="FILE|-", help="Kubernetes YAML to add sidecars to; - reads stdin."),
+    sidecars: Optional[List[str]] = typer.Option(None, "--with", help="Add a sidecar from the catalog (repeatable).",
+                                                 autocompletion=_template_names),
+    remove: Optional[List[str]] = typer.Option(None, "--remove", help="Take out a sidecar inject added (repeatable)."),
+    sets: Optional[List[str]] = typer.Option(None, "--set", help="Set an answer the file cannot tell, dotted.path=VALUE "
+                                             "(app.log_dir=/var/log/app, sidecars.envoy.listen_port=9000)."),
+    workload: Optional[str] = typer.Option(None, "--workload", help="KIND/NAME of the workload, when the file holds several."),
+    container: Optional[str] = typer.Option(None, "--container", help="The app's container, when the pod has several."),
+    service: Optional[str] = typer.Option(None, "--service", help="The Compose service (Compose files)."),
+    kubernetes_version: Optional[str] = typer.Option(None, "--kubernetes-version", help="Target Kubernetes version, 1.25 to 1.37 [default: 1.33]."),
+    catalog: Optional[str] = typer.Option(None, "--catalog", help=_CATALOG_HELP),
+    checkout: Optional[str] = typer.Option(None, "--checkout", help=_CHECKOUT_HELP),
+    directory: Optional[str] = typer.Option(None, "--directory", help=_DIRECTORY_HELP),
+    in_place: bool = typer.Option(False, "--in-place", help="Replace FILE (atomically) instead of printing."),
+    show_diff: bool = typer.Option(False, "--diff", help="Show what would change; write nothing (exit 1 if anything would)."),
+    no_input: bool = typer.Option(False, "--no-input", help="Never prompt: what the file cannot tell must be a --set."),
+) -> None:
+    """Add catalog sidecars to an existing Kubernetes workload, wired as `new` renders them;
+    prints the result (or --in-place, --diff) and the changes made to the app's own fields."""
+    with _errors():
+        from generator.errors import SpecError
+        from generator.inject.derive import Request
+        from generator.inject.run import Target, inject_text
+        from generator.yamlio import read_text
+
+        if source == "-" and in_place:
+            raise SpecError("--in-place: needs a FILE, not - (stdin)")
+        path = Path(source)
+        text = sys.stdin.read() if source == "-" else read_text(path, SpecError)
+        loaded = _load_catalog(catalog, checkout, directory)
+        interactive = not no_input and source != "-" and sys.stdin.isatty() and sys.stderr.isatty()
+        outcome = inject_text(text, "stdin" if source == "-" else source, loaded,
+                              Request(tuple(sidecars or ()), tuple(sets or ()), kubernetes_version),
+                              Target(workload, container, service), tuple(remove or ()),
+                              ask=_ask if interactive else None)
+        for line in outcome.summary:
+            typer.echo(line, err=True)
+        if show_diff:
+            import difflib
+
+            lines = difflib.unified_diff(text.splitlines(keepends=True), outcome.text.splitlines(keepends=True),
+                                         f"a/{source}", f"b/{source}")
+            shown = "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
+            typer.echo(shown or f"{source}: no changes", nl=not shown)
+            if shown:
+                raise typer.Exit(1)
+        elif in_place:
+            if outcome.text == text:
+                typer.echo(f"{source}: no changes", err=True)
+                return
+            from generator.output.inplace import replace_file
+
+            replace_file(path, outcome.text.encode(), text.encode())
+            typer.echo(f"wrote {source}", err=True)
+        else:
+            sys.stdout.write(outcome.text)
+
+
+def _ask(field: str, why: str):
+    """A value the file cannot tell, typed in the terminal (on stderr: stdout is the result)."""
+    return typer.prompt(f"{why}\n  app.{field}", err=True, type=int if field == "port" else str)
+
+
 catalog_app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None,
                           no_args_is_help=True, help="Maintain a team catalog: lint it, add a template.")
 app.add_typer(catalog_app, name="catalog")

@@ -65,3 +65,10 @@ def test_the_probe_fails_a_command_that_fails(tmp_path: Path) -> None:
     """A failing command loads little: the probe must not take it for a fast one."""
     with pytest.raises(AssertionError):
         _loaded("show", "no-such-template", cwd=tmp_path)
+
+
+@pytest.mark.parametrize("args", [["--help"], ["list"], ["new", "--no-input", "--name", "web", "--image",
+                                                          "team/web:1.0", "--with", "envoy", "--output", "out"]])
+def test_help_list_and_new_do_not_load_inject(args: list[str], tmp_path: Path) -> None:
+    # inject's text splicing is for inject alone; the other commands stay as fast as before.
+    assert _loaded(*args, cwd=tmp_path, heavy=("generator.inject", "generator.inject.splice")) == "[]"

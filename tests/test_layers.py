@@ -19,9 +19,10 @@ ALLOWED = {
     "output": {"base"},
     "emit": {"base", "model", "output"},
     "pipeline": {"base", "catalog", "input", "model", "output", "emit"},
+    "inject": {"base", "catalog", "input", "model", "output", "emit", "pipeline"},
     "wizard": {"base", "catalog", "input", "model", "output", "emit"},
     "tools": {"base", "catalog", "input", "model", "output", "emit", "pipeline"},
-    "cli": {"base", "catalog", "input", "model", "output", "emit", "pipeline", "wizard", "tools",
+    "cli": {"base", "catalog", "input", "model", "output", "emit", "pipeline", "inject", "wizard", "tools",
             "version"},
 }
 
