@@ -23,6 +23,7 @@ _CATALOG_HELP = ("Catalog: a folder, git URL, .zip file or abbreviation such as 
                  "[default: $SIDECAR_NEW_CATALOG, else built-in].")
 _CHECKOUT_HELP = "Branch, tag or commit to check out of a git/hg --catalog."
 _DIRECTORY_HELP = "Subfolder of the --catalog that holds catalog.yaml."
+_OFFLINE_HELP = "Use only the cached copy of a remote catalog (~/.cache/sidecar-new); never fetch."
 _SET_HELP = ("Set one answer, dotted.path=VALUE (VALUE is YAML), after --answers and the other flags "
              "(repeatable): app.replicas=3, sidecars.envoy.listen_port=9000.")
 
@@ -88,18 +89,24 @@ def new(
     ask_all: bool = typer.Option(False, "--ask-all", help="Wizard: ask every question, also those --answers fills in."),
     save_answers: Optional[Path] = typer.Option(None, "--save-answers", help="Write the answers used to FILE, for replay with --answers (also with --dry-run)."),
     sets: Optional[List[str]] = typer.Option(None, "--set", help=_SET_HELP),
+    offline: bool = typer.Option(False, "--offline", help=_OFFLINE_HELP),
 ) -> None:
     """Render an app and its sidecars into compose.yaml, k8s/ and config/. With --diff the
     exit status is 1 when the folder differs from the render, 0 when not (a drift check)."""
     _state["written"] = None
     with _errors():
-        loaded = _load_catalog(catalog, checkout, directory)
+        recorded = None if catalog else _recorded_catalog(answers)
+        if recorded is not None:  # a record replays with the catalog it names, at its commit
+            loaded = _load_recorded(recorded, answers, checkout, offline)
+        else:
+            loaded = _load_catalog(catalog, checkout, directory, offline)
         app_flags = {"name": name, "image": image, "port": port, "health_path": health_path,
                      "log_dir": log_dir, "metrics_path": metrics_path, "replicas": replicas}
         raw, output = _gather(loaded, answers, app_flags, sidecars, target,
                               {"version": kubernetes_version, "namespace": namespace}, no_input=no_input,
                               ask_all=ask_all, allow_unpinned=allow_unpinned, output=output, force=force,
-                              preview=dry_run or show_diff, save_answers=save_answers, sets=sets or [])
+                              preview=dry_run or show_diff, save_answers=save_answers, sets=sets or [],
+                              is_record=_is_record(answers) or recorded is not None)
         spec, files = _build(raw, loaded, allow_unpinned)
         _deliver(files, raw, loaded, output or _default_output(answers, spec.app.name), spec, output,
                  dry_run=dry_run, show_diff=show_diff, force=force, trust=trust, save_answers=save_answers)
@@ -108,7 +115,7 @@ def new(
 def _gather(loaded, answers: Optional[Path], app_flags: dict, sidecars: Optional[List[str]],
             target: Optional[str], kube_flags: dict, *, no_input: bool, ask_all: bool,
             allow_unpinned: bool, output: Optional[Path], force: bool, preview: bool,
-            save_answers: Optional[Path], sets: List[str]) -> tuple[dict, Optional[Path]]:
+            save_answers: Optional[Path], sets: List[str], is_record: bool) -> tuple[dict, Optional[Path]]:
     """The answers (the file, overlaid with the flags and each --set, then the wizard on a
     terminal) and the output folder (--output, else the one a saved answers file names)."""
     from generator.input.answers import apply_flags, load_answers
@@ -133,7 +140,7 @@ def _gather(loaded, answers: Optional[Path], app_flags: dict, sidecars: Optional
 
         return run_wizard(raw, loaded, ask_all=ask_all, allow_unpinned=allow_unpinned,
                           output=output or _default_output(answers, None), force=force,
-                          confirm=not preview, complete=_is_record(answers)), output
+                          confirm=not preview, complete=is_record), output
     if not no_input and answers is None and not (app_flags["name"] and app_flags["image"]):
         from generator.errors import SpecError
 
@@ -178,10 +185,11 @@ def _deliver(files, raw: dict, loaded, dest: Path, spec, output: Optional[Path],
 @app.command("list")
 def list_templates(catalog: Optional[str] = typer.Option(None, "--catalog", help=_CATALOG_HELP),
                    checkout: Optional[str] = typer.Option(None, "--checkout", help=_CHECKOUT_HELP),
-                   directory: Optional[str] = typer.Option(None, "--directory", help=_DIRECTORY_HELP)) -> None:
+                   directory: Optional[str] = typer.Option(None, "--directory", help=_DIRECTORY_HELP),
+                   offline: bool = typer.Option(False, "--offline", help=_OFFLINE_HELP)) -> None:
     """The catalog: name, capability, image and summary of each template."""
     with _errors():
-        loaded = _load_catalog(catalog, checkout, directory)
+        loaded = _load_catalog(catalog, checkout, directory, offline)
         rows = [("NAME", "CAPABILITY", "IMAGE", "SUMMARY")]
         rows += [(t.name, t.capability, t.image, t.summary) for t in loaded.templates]
         widths = [max(len(row[i]) for row in rows) for i in range(3)]
@@ -194,12 +202,14 @@ def list_templates(catalog: Optional[str] = typer.Option(None, "--catalog", help
 def show(template_name: str = typer.Argument(..., metavar="NAME", autocompletion=_template_names),
          catalog: Optional[str] = typer.Option(None, "--catalog", help=_CATALOG_HELP),
          checkout: Optional[str] = typer.Option(None, "--checkout", help=_CHECKOUT_HELP),
-         directory: Optional[str] = typer.Option(None, "--directory", help=_DIRECTORY_HELP)) -> None:
+         directory: Optional[str] = typer.Option(None, "--directory", help=_DIRECTORY_HELP),
+         offline: bool = typer.Option(False, "--offline", help=_OFFLINE_HELP)) -> None:
     """One template: parameters, ports, volumes, probes and resources."""
     with _errors():
         from generator.tools.describe import describe_template
 
-        typer.echo(describe_template(_load_catalog(catalog, checkout, directory).get(template_name, "NAME")), nl=False)
+        loaded = _load_catalog(catalog, checkout, directory, offline)
+        typer.echo(describe_template(loaded.get(template_name, "NAME")), nl=False)
 
 
 @app.command()
@@ -322,11 +332,38 @@ def catalog_new(name: str = typer.Argument(..., metavar="NAME", help="Template n
         typer.echo(f"next: fill in the TODOs, then sidecar-new catalog lint {catalog}")
 
 
-def _load_catalog(source: Optional[str], checkout: Optional[str] = None, directory: Optional[str] = None):
+def _load_catalog(source: Optional[str], checkout: Optional[str] = None, directory: Optional[str] = None,
+                  offline: bool = False):
     # fetch.py imports cookiecutter only for remote sources: built-in and folders stay fast.
+    from dataclasses import replace
+
     from generator.catalog.fetch import load_source, resolve_source
 
-    return load_source(resolve_source(source, checkout, directory))
+    return load_source(replace(resolve_source(source, checkout, directory), offline=offline))
+
+
+def _recorded_catalog(answers: Optional[Path]):
+    """generated_by.catalog of an answers file that is a record, else None."""
+    if answers is None:
+        return None
+    from generator.errors import SpecError
+    from generator.yamlio import load_file
+
+    data = load_file(answers, SpecError) if answers.is_file() else None
+    made = data.get("generated_by") if isinstance(data, dict) else None
+    return made.get("catalog") if isinstance(made, dict) else None
+
+
+def _load_recorded(provenance, answers: Path, checkout: Optional[str], offline: bool):
+    """The catalog a record came from: its source, directory and commit (or --checkout)."""
+    from generator.catalog.fetch import load_source, recorded_source
+
+    loaded = load_source(recorded_source(provenance, f"{answers}: generated_by.catalog", checkout, offline))
+    recorded_hash = provenance.get("sha256") if isinstance(provenance, dict) else None
+    if recorded_hash and loaded.content_hash and recorded_hash != loaded.content_hash:
+        typer.echo(f"note: the catalog {loaded.source} changed since {answers} was written; "
+                   "rendering it as it is now", err=True)
+    return loaded
 
 
 def _default_output(answers: Optional[Path], app_name: Optional[str]) -> Optional[Path]:

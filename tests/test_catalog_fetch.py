@@ -78,15 +78,21 @@ def test_a_git_url_without_checkout_takes_the_default_branch(tagged_repo) -> Non
     assert result.output.startswith(f"catalog team 2.2.0 (file://{repo})")
 
 
-def test_a_second_fetch_replaces_the_cached_clone_without_prompting(tagged_repo, cookiecutter_home: Path) -> None:
-    repo, _ = tagged_repo
+def test_a_second_fetch_uses_the_cache_without_prompting(tagged_repo, isolated_home: Path) -> None:
+    repo, first = tagged_repo
     assert run_cli("list", "--catalog", f"file://{repo}", "--checkout", "v1").exit_code == 0
-    # cookiecutter asks "re-download?" when the clone exists; with no stdin that would hang or abort.
     result = run_cli("list", "--catalog", f"file://{repo}", "--checkout", "v1", input="")
     assert result.exit_code == 0, result.output
     assert "2.1.0" in result.output.splitlines()[0] and "re-download" not in result.output
-    clones = list((cookiecutter_home / ".cookiecutters" / "sidecar-new").glob("*/team-catalog"))
-    assert len(clones) == 1
+    cache = isolated_home / ".cache" / "sidecar-new"
+    assert len(list((cache / "git").glob("*.git"))) == 1  # one mirror per URL
+    assert [p.name for p in (cache / "trees").iterdir()] == [first]  # one folder per commit
+
+
+def test_the_cache_follows_xdg_cache_home(tagged_repo, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert run_cli("list", "--catalog", f"file://{tagged_repo[0]}").exit_code == 0
+    assert len(list((tmp_path / "xdg" / "sidecar-new" / "git").glob("*.git"))) == 1
 
 
 def test_a_catalog_in_a_subdirectory_of_a_repo_is_found_with_directory(cookiecutter_home: Path, tmp_path: Path) -> None:
@@ -170,7 +176,8 @@ def test_fetch_errors_are_one_line_naming_the_source(cookiecutter_home: Path, ar
 def test_an_unknown_tag_is_a_fetch_error_naming_it(tagged_repo) -> None:
     result = run_cli("list", "--catalog", f"file://{tagged_repo[0]}", "--checkout", "v9")
     assert result.exit_code == 1
-    assert result.output.startswith(f"error: --catalog: cannot fetch file://{tagged_repo[0]}: The v9 branch")
+    assert result.output == (f"error: --catalog: cannot fetch file://{tagged_repo[0]}: no branch, tag "
+                             "or commit 'v9' in it\n")
 
 
 def test_checkout_on_a_local_folder_is_refused(tmp_path: Path) -> None:

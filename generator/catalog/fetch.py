@@ -1,5 +1,6 @@
 """Catalog sources: the built-in catalog, a local folder, or a git/hg URL, zip file or
-abbreviation (gh:org/repo) fetched and cached with cookiecutter's repository support.
+abbreviation (gh:org/repo). cookiecutter's repository support expands abbreviations, tells
+the kinds apart and fetches hg and zips; git repositories are cached by catalog/gitcache.py.
 
 cookiecutter costs ~300 ms to import, so it is imported only inside the functions that
 fetch something remote; the built-in catalog and local folders never load it.
@@ -33,6 +34,8 @@ class Source:
     checkout: str | None = None
     directory: str | None = None
     field: str = "--catalog"  # what error messages name: the flag or the environment variable
+    offline: bool = False  # only what the cache holds (--offline)
+    commit: str | None = None  # fetch exactly this commit (a record's), still recording `checkout`
 
 
 def resolve_source(location: str | None, checkout: str | None, directory: str | None,
@@ -47,10 +50,29 @@ def resolve_source(location: str | None, checkout: str | None, directory: str | 
     return Source(BUILTIN, checkout, directory)
 
 
+def recorded_source(provenance: object, field: str, checkout: str | None = None,
+                    offline: bool = False) -> Source:
+    """The catalog a record names (`generated_by.catalog`): its source and directory at the
+    recorded commit, so a replay renders the same templates; `checkout` moves it to another ref
+    (then the commit is not pinned)."""
+    if not isinstance(provenance, dict) or not isinstance(provenance.get("source"), str):
+        raise FetchError(f"{field}: the record does not say which catalog it came from")
+    def text(key: str) -> str | None:
+        value = provenance.get(key)
+        return value if isinstance(value, str) and value else None
+    if provenance["source"] == BUILTIN:
+        return Source(BUILTIN, None, None, field=field, offline=offline)
+    if checkout is not None:
+        return Source(provenance["source"], checkout, text("directory"), field=field, offline=offline)
+    return Source(provenance["source"], text("checkout"), text("directory"), field=field,
+                  offline=offline, commit=text("commit"))
+
+
 def fetch_source(source: Source) -> tuple[Path, str, str | None]:
     """(the catalog's folder on this machine, the source as recorded, the git commit if any)."""
-    if source.checkout is not None and (not source.checkout.strip() or source.checkout.startswith("-")):
-        raise FetchError(f"--checkout: {source.checkout!r} is not a branch, tag or commit")
+    for ref in (source.checkout, source.commit):
+        if ref is not None and (not ref.strip() or ref.startswith("-")):
+            raise FetchError(f"--checkout: {ref!r} is not a branch, tag or commit")
     if source.location == BUILTIN:
         if source.checkout or source.directory:
             raise FetchError("--checkout and --directory need a --catalog other than the built-in one")
@@ -140,16 +162,21 @@ def _clone(url: str, source: Source, clone_to: Path) -> tuple[Path, str, str | N
     from cookiecutter import vcs
 
     try:
-        vcs.identify_repo(url)
+        kind = vcs.identify_repo(url)[0]
     except Exception:  # UnknownRepoType: file:///srv/catalog, https://code.example.com/catalog
-        url = f"git+{url}"
+        kind = "git"
+    shown = url.removeprefix(f"{kind}+")
+    if kind == "git":
+        from generator.catalog import gitcache
+
+        folder, commit = gitcache.checkout(shown, source.commit or source.checkout,
+                                           offline=source.offline, field=source.field)
+        return folder, shown, commit
+    if source.offline:
+        raise FetchError(f"--offline: {shown} is an hg repository; only git and zip catalogs are cached")
     # no_input: a clone left from an earlier run is replaced without the "re-download?" prompt.
-    folder = Path(vcs.clone(url, checkout=source.checkout, clone_to_dir=clone_to, no_input=True))
-    shown = url.removeprefix("git+")
-    if vcs.identify_repo(url)[0] != "git":
-        return folder, shown, None
-    done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=folder, capture_output=True, text=True)
-    return folder, shown, done.stdout.strip() if done.returncode == 0 else None
+    return Path(vcs.clone(url, checkout=source.commit or source.checkout, clone_to_dir=clone_to,
+                          no_input=True)), shown, None
 
 
 def _unzip(url: str, source: Source, keep_in: Path) -> Path:
@@ -162,7 +189,7 @@ def _unzip(url: str, source: Source, keep_in: Path) -> Path:
         raise FetchError(f"{source.field}: {url}: no such zip file")
     # Downloaded here rather than by cookiecutter, so the download is bounded too; then the
     # zip is checked before cookiecutter unpacks it.
-    local = _download(url, keep_in / "download", source.field) if is_url else Path(url).expanduser()
+    local = _download(url, keep_in / "download", source.field, source.offline) if is_url else Path(url).expanduser()
     check_zip(local, source.field)
     # cookiecutter unpacks into a fresh temporary folder; keep the result in the cache so
     # template folders (and hooks) stay where `show` and the hook runner say they are.
@@ -181,11 +208,16 @@ ZIP_MAX_ENTRIES = 10_000
 ZIP_MAX_RATIO = 100  # unpacked / packed, past the first MiB
 
 
-def _download(url: str, folder: Path, field: str) -> Path:
+def _download(url: str, folder: Path, field: str, offline: bool = False) -> Path:
+    path = folder / (url.rstrip("/").rsplit("/", 1)[-1] or "catalog.zip")
+    if offline:
+        if not path.is_file():
+            raise FetchError(f"--offline: {url} was never downloaded to the cache ({folder}); run "
+                             "once without --offline")
+        return path
     import requests  # cookiecutter's own dependency, loaded with it
 
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / (url.rstrip("/").rsplit("/", 1)[-1] or "catalog.zip")
     received = 0
     with requests.get(url, stream=True, timeout=100) as response, open(path, "wb") as out:
         response.raise_for_status()
