@@ -182,6 +182,64 @@ def _deliver(files, raw: dict, loaded, dest: Path, spec, output: Optional[Path],
         typer.echo(line)
 
 
+@app.command()
+def update(
+    folders: List[Path] = typer.Argument(..., metavar="DIR...", help="Service folders sidecar-new wrote."),
+    checkout: Optional[str] = typer.Option(None, "--checkout", help="Move the recorded catalog to this branch, tag or commit [default: the branch the record follows, else the newest tag, else the default branch]."),
+    sidecars: Optional[List[str]] = typer.Option(None, "--with", help="Add a sidecar (repeatable).",
+                                                 autocompletion=_template_names),
+    without: Optional[List[str]] = typer.Option(None, "--without", help="Remove a sidecar (repeatable)."),
+    sets: Optional[List[str]] = typer.Option(None, "--set", help=_SET_HELP),
+    show_diff: bool = typer.Option(False, "--diff", help="Show what update would change; write nothing (exit 1 on differences)."),
+    offline: bool = typer.Option(False, "--offline", help=_OFFLINE_HELP),
+    allow_unpinned: bool = typer.Option(False, "--allow-unpinned", help="Accept an untagged or :latest app image."),
+    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="Folders updated at once [default: the CPU count]."),
+) -> None:
+    """Merge a newer catalog (and changed answers) into service folders, three ways: your edits
+    are kept, a clash gets git-style conflict markers. Exit 1 on a conflict or failure."""
+    with _errors():
+        import os
+
+        from generator.tools.fleet import update_all
+        from generator.tools.update import CONFLICTS, FAILED, UPDATED, Change
+
+        if jobs is not None and jobs < 1:
+            from generator.errors import SpecError
+
+            raise SpecError(f"--jobs: {jobs} must be 1 or more")
+        change = Change(checkout=checkout, add=tuple(sidecars or ()), remove=tuple(without or ()),
+                        sets=tuple(sets or ()), offline=offline, allow_unpinned=allow_unpinned)
+        single = len(folders) == 1
+        reported = []
+
+        def report(outcome) -> None:
+            reported.append(outcome)
+            if show_diff and outcome.diff:
+                typer.echo(outcome.diff, nl=not outcome.diff.endswith("\n"))
+            typer.echo(outcome.line(), err=outcome.status == FAILED)
+            if single:
+                for note in outcome.notes:
+                    typer.echo(f"  {note}")
+
+        try:
+            outcomes = update_all(folders, change, show_diff=show_diff, jobs=jobs or os.cpu_count() or 1,
+                                  report=report)
+        except KeyboardInterrupt:
+            # Each folder is written through the writer's journal: finished or left as it was.
+            typer.echo(f"\ninterrupted: {len(reported)} of {len(folders)} service(s) done as listed; "
+                       "the others are as they were", err=True)
+            raise typer.Exit(130)
+        counts = {s: sum(o.status == s for o in outcomes) for s in (UPDATED, "unchanged", CONFLICTS, FAILED)}
+        if not single:
+            typer.echo(f"{len(outcomes)} services: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+                       + (" (--diff: nothing written)" if show_diff else ""))
+        if counts[CONFLICTS]:
+            typer.echo("resolve the conflict markers (<<<<<<<, =======, >>>>>>>) in the files named, "
+                       "then run update again", err=True)
+        if counts[CONFLICTS] or counts[FAILED] or (show_diff and counts[UPDATED]):
+            raise typer.Exit(1)
+
+
 @app.command("list")
 def list_templates(catalog: Optional[str] = typer.Option(None, "--catalog", help=_CATALOG_HELP),
                    checkout: Optional[str] = typer.Option(None, "--checkout", help=_CHECKOUT_HELP),

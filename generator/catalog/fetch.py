@@ -128,6 +128,30 @@ def _subfolder(folder: Path, source: Source, shown: str) -> Path:
     return root
 
 
+def git_url(source: Source) -> str | None:
+    """The git URL a remote source names (abbreviations expanded); None for any other kind."""
+    from cookiecutter import repository, vcs
+
+    url = repository.expand_abbreviations(source.location, _abbreviations())
+    if repository.is_zip_file(url) or not repository.is_repo_url(url):
+        return None
+    try:
+        kind = vcs.identify_repo(url)[0]
+    except Exception:  # UnknownRepoType: a plain URL is taken for git, as _clone does
+        kind = "git"
+    return url.removeprefix("git+") if kind == "git" else None
+
+
+def _abbreviations() -> dict:
+    from cookiecutter import exceptions
+    from cookiecutter.config import get_user_config
+
+    try:
+        return get_user_config().get("abbreviations") or {}
+    except exceptions.CookiecutterException as exc:
+        raise FetchError(f"cookiecutter config: {exc}") from None
+
+
 def _fetch(source: Source) -> tuple[Path, str, str | None]:
     """(local folder, URL or path fetched, git commit) for a remote or zip source."""
     from cookiecutter import exceptions, repository

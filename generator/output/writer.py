@@ -120,9 +120,14 @@ def diff(files: FileSet, dest: Path) -> str:
 
 
 def write(files: FileSet, dest: Path, force: bool = False,
-          on_landed: Callable[[], None] | None = None) -> Plan:
+          on_landed: Callable[[], None] | None = None, *, adopt: frozenset[str] = frozenset(),
+          expect: Mapping[str, str | None] | None = None) -> Plan:
     """Write `files` to `dest`. `on_landed` is called the moment the new files are in place
-    (with SIGINT held back), so the caller can tell an interrupt before from one after."""
+    (with SIGINT held back), so the caller can tell an interrupt before from one after.
+    For `update`, which merged the folder's files into `files` before taking the lock:
+    `adopt` names files sidecar-new did not write that the merge took in (so they are not
+    refused as foreign), and `expect` the hash (None: absent) each path had when it was read;
+    a path that changed since stops the write before anything changes."""
     landed = on_landed or (lambda: None)
     with _os_errors(dest):
         _check_paths(files)
@@ -139,7 +144,13 @@ def write(files: FileSet, dest: Path, force: bool = False,
         with transaction.locked(real, dest):
             recovered = transaction.recover(real)
             result = _plan(files, dest, real)
+            if adopt:
+                result = replace(result, foreign=tuple(p for p in result.foreign if p not in adopt))
             _refuse(result, force)
+            for path, before in (expect or {}).items():
+                if transaction.sha256(real / path) != before:
+                    raise WriteError(f"--output: {dest / path} changed while updating; nothing was "
+                                     "written (run again)")
             notes = (recovered,) if recovered else ()
             skipped = _update(files, real, result, landed)
             if skipped:
