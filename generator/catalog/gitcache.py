@@ -115,8 +115,12 @@ def _tree(mirror: Path, commit: str, field: str, url: str) -> Path:
                          f"{_first_error(done.stderr.decode(errors='replace'))}")
     try:
         with tarfile.open(fileobj=io.BytesIO(done.stdout)) as archive:
-            archive.extractall(temp, filter="data")  # no paths out of the folder, no devices
+            # "tar": no member written outside the folder; links are kept as links, as a
+            # clone would have them, for the loader to refuse with its own message.
+            archive.extractall(temp, filter="tar")
         os.rename(temp, tree)
+    except tarfile.TarError as exc:
+        raise FetchError(f"{field}: cannot unpack {commit[:12]} of {url}: {exc}") from None
     except OSError:
         if not tree.is_dir():  # lost the race to another process: theirs is as good
             raise
