@@ -73,7 +73,7 @@ def new(
     replicas: Optional[int] = typer.Option(None, "--replicas", help="Kubernetes replicas, 1 to 100 [default: 2]."),
     sidecars: Optional[List[str]] = typer.Option(None, "--with", help="Add a sidecar from the catalog (repeatable).",
                                                  autocompletion=_template_names),
-    target: Optional[str] = typer.Option(None, "--target", help="compose, kubernetes or both [default: both]."),
+    target: Optional[str] = typer.Option(None, "--target", help="compose, kubernetes, helm, both or all, or a comma list (kubernetes,helm) [default: both]."),
     kubernetes_version: Optional[str] = typer.Option(None, "--kubernetes-version", help="Target Kubernetes version, 1.25 to 1.37 [default: 1.33]."),
     namespace: Optional[str] = typer.Option(None, "--namespace", help="Kubernetes namespace [default: the app name]."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Output folder [default: ./<app name>]."),
@@ -500,6 +500,9 @@ def _report(files, dest: Path, result, spec) -> None:
         if not spec.create_namespace:  # a shared namespace is not in the base
             typer.echo(f"  kubectl create namespace {spec.namespace}   # if it does not exist yet")
         typer.echo(f"  kubectl apply -k {dest / 'k8s'}/")
+    if "helm" in spec.targets:
+        typer.echo(f"  helm install {spec.app.name} {dest / 'chart'} -n {spec.namespace}"
+                   + ("" if spec.create_namespace else "   # the namespace must exist"))
 
 
 def _aborted() -> str:

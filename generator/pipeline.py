@@ -8,11 +8,13 @@ from typing import Any
 from generator import __version__
 from generator.catalog.loader import Catalog
 from generator.emit.compose import emit_compose
+from generator.emit.helm import emit_helm
 from generator.emit.kubernetes import emit_kubernetes
 from generator.emit.readme import emit_readme
 from generator.emit.targets import kubernetes_target
 from generator.output.fileset import FileSet, merge
 from generator.output.naming import RECORD, config_file
+from generator.model.chart import build_chart
 from generator.model.pod import Pod, build_pod
 from generator.input.spec import Spec, to_answers
 from generator.yamlio import dump
@@ -25,6 +27,8 @@ def build(spec: Spec, catalog: Catalog) -> FileSet:
         parts.append(emit_compose(pod))
     if kubernetes is not None:
         parts.append(emit_kubernetes(pod, kubernetes))
+    if "helm" in spec.targets:
+        parts.append(emit_helm(build_chart(spec, catalog, pod)))
     files = merge(*parts)
     return merge(files, {RECORD: dump(record(spec, catalog, files)).encode()})
 

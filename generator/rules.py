@@ -19,7 +19,9 @@ KUBERNETES_VERSIONS = tuple(f"1.{minor}" for minor in range(25, 38))  # what the
 DEFAULT_KUBERNETES_VERSION = "1.33"
 NATIVE_SIDECARS_FROM = (1, 29)  # beta and on by default from 1.29
 PRESTOP_SLEEP_FROM = (1, 30)  # PodLifecycleSleepAction beta and on by default from 1.30
-TARGETS = ("compose", "kubernetes")
+TARGETS = ("compose", "kubernetes", "helm")
+DEFAULT_TARGETS = ("compose", "kubernetes")  # "both"; "all" adds the Helm chart
+_TARGET_WORDS = {"both": DEFAULT_TARGETS, "all": TARGETS}
 
 _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 # Docker's reference grammar (distribution/reference): [domain[:port]/]path[:tag][@digest]
@@ -198,10 +200,10 @@ def targets(field: str, value: Any) -> tuple[str, ...]:
         raise _refuse(field, value, f"must be a list from {', '.join(TARGETS)}")
     chosen: list[str] = []
     for item in items:
-        expanded = list(TARGETS) if item == "both" else [item]
+        expanded = list(_TARGET_WORDS.get(item, [item])) if isinstance(item, str) else [item]
         for target in expanded:
             if target not in TARGETS:
-                raise _refuse(field, item, f"is not a target (one of {', '.join(TARGETS)}, both)")
+                raise _refuse(field, item, f"is not a target (one of {', '.join(TARGETS)}, both, all)")
             if target in chosen:
                 raise _refuse(field, item, "is listed twice")
             chosen.append(target)
@@ -278,6 +280,22 @@ def param_value(field: str, kind: str, value: Any, choices: tuple = (), required
     if choices and value not in choices:
         raise _refuse(field, value, f"is not one of {', '.join(map(str, choices))}")
     return value
+
+
+def param_schema(kind: str, choices: tuple = ()) -> dict[str, Any]:
+    """param_value's rule for one parameter type as JSON Schema (the Helm chart's
+    values.schema.json, which helm checks values against before it renders)."""
+    schema: dict[str, Any] = {
+        "port": {"type": "integer", "minimum": 1, "maximum": 65535},
+        "int": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1},
+        "bool": {"type": "boolean"},
+        "str": {"type": "string", "pattern": "^[^\\x00-\\x1f\\x7f]*$"},
+        "path": {"type": "string", "maxLength": 200, "pattern": f"^{_URL_PATH.pattern}$"},
+        "host": {"type": "string", "pattern": f"^(?:{_HOST.pattern})?$"},
+    }[kind]
+    if choices:
+        schema["enum"] = list(choices)
+    return schema
 
 
 _PORT_NAME = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?")

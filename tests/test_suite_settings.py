@@ -51,7 +51,8 @@ def test_not_slow_leaves_the_e2e_suite_off_in_a_real_run() -> None:
 
 def test_ci_runs_the_readmes_test_command_with_ci_set() -> None:
     readme = (ROOT / "README.md").read_text()
-    command = re.search(r"```sh\n(python -m pip install -e '\.\[test\]' && python -m pytest)\n```", readme).group(1)
+    command = re.search(r"```sh\n(bash scripts/test-tools\.sh && python -m pip install -e '\.\[test\]' "
+                        r"&& python -m pytest)\n```", readme).group(1)
     script = (ROOT / ".ci" / "run").read_text().splitlines()
     assert command in script
     assert script.index('export CI="${CI:-true}"') < script.index(command)

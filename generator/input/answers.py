@@ -36,5 +36,5 @@ def apply_flags(answers: dict[str, Any], *, app: dict[str, Any] | None = None,
     if sidecars:
         merged["sidecars"] = list(sidecars)
     if target is not None:
-        merged["targets"] = [target]
+        merged["targets"] = target.split(",")  # --target kubernetes,helm
     return merged

@@ -79,7 +79,7 @@ def _parse(answers: Any, catalog: Catalog, allow_unpinned: bool) -> Spec:
     known_keys("answers", answers, ANSWER_KEYS)
     app = _parse_app(mapping("app", answers.get("app")), allow_unpinned)
     sidecars = _parse_sidecars(answers.get("sidecars") or [], catalog, app)
-    targets = rules.targets("targets", answers.get("targets", list(rules.TARGETS)))
+    targets = rules.targets("targets", answers.get("targets", list(rules.DEFAULT_TARGETS)))
     kube = mapping("kubernetes", answers.get("kubernetes") or {})
     known_keys("kubernetes", kube, ("version", "namespace", "create_namespace"))
     version = rules.kubernetes_version("kubernetes.version",

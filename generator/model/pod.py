@@ -13,7 +13,7 @@ from generator import rules
 from generator.model import budget
 from generator.catalog.loader import Catalog, Template
 from generator.catalog.schema import (DEFAULT_VOLUME_SIZE, PROBE_DELAY, PROBE_FAILURES, PROBE_PERIOD,
-                                      PROBE_TIMEOUT, ProbeDef, check_expanded)
+                                      PROBE_TIMEOUT, Definition, ProbeDef, check_expanded)
 from generator.errors import CatalogError, SpecError
 from generator.model.render import expand, expand_definition, render_file
 from generator.input.spec import App, SidecarChoice, Spec, template_context
@@ -248,10 +248,16 @@ def _build_sidecar(template: Template, choice: SidecarChoice, app: App
     if files:  # the schema requires config_dir when files/ has files
         volumes.append(Volume(config_volume(template.name), config_of=template.name))
         mounts.append(Mount(config_volume(template.name), d.config_dir, read_only=True))
-    container = Container(
+    return sidecar_container(template, d, tuple(mounts)), volumes, files
+
+
+def sidecar_container(template: Template, d: Definition, mounts: tuple[Mount, ...]) -> Container:
+    """The container of an expanded definition (the Helm chart builds one whose parameter
+    fields still stand for chart values, model/chart.py)."""
+    return Container(
         name=template.name, image=template.image, capability=template.capability, run_as=d.run_as,
         ports=tuple(Port(p.name, p.number, p.protocol, p.public, p.scrape_path) for p in d.ports),
-        mounts=tuple(mounts),
+        mounts=mounts,
         startup=_probe(d.probe("startup")), readiness=_probe(d.probe("readiness")),
         liveness=_probe(d.probe("liveness")),
         requests=tuple((k, str(v)) for k, v in d.requests), limits=tuple((k, str(v)) for k, v in d.limits),
@@ -259,7 +265,6 @@ def _build_sidecar(template: Template, choice: SidecarChoice, app: App
         env=tuple(EnvVar(k, str(v)) for k, v in d.env), compose_healthcheck=tuple(map(str, d.compose_healthcheck)),
         pre_stop_sleep=d.pre_stop_sleep, config_dir=d.config_dir,
     )
-    return container, volumes, files
 
 
 def sidecar_context(template: Template, app: App, params: Any) -> dict[str, Any]:

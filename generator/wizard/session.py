@@ -44,7 +44,16 @@ _SECTIONS = (
 )
 _NEEDED_DEFAULTS = {"log_dir": "/var/log/app", "metrics_path": "/metrics"}
 _TARGETS = (("compose and kubernetes", "both"), ("compose only", "compose"),
-            ("kubernetes only", "kubernetes"))
+            ("kubernetes only", "kubernetes"), ("helm chart only", "helm"),
+            ("compose, kubernetes and a helm chart", "all"))
+
+
+def _target_choice(targets: tuple[str, ...]) -> str:
+    """The select's entry for these targets (a mix it does not list: both)."""
+    for _, value in _TARGETS:
+        if rules.targets("targets", value) == targets:
+            return value
+    return "both"
 
 
 def run_wizard(raw: dict[str, Any], catalog: Catalog, *, ask_all: bool = False,
@@ -336,14 +345,14 @@ class _Wizard:
             try:
                 current = rules.targets("targets", self.answers.get("targets", "both"))
             except rules.RuleError:
-                current = rules.TARGETS
+                current = rules.DEFAULT_TARGETS
             chosen = _ask(questionary.select("Targets", [Choice(t, v) for t, v in _TARGETS],
-                                             default=current[0] if len(current) == 1 else "both"))
+                                             default=_target_choice(current)))
             self.answers["targets"] = list(rules.targets("targets", chosen))
         chosen_targets = rules.targets("targets", self.answers["targets"])
         if "compose" in chosen_targets:
             self.health_command()
-        if "kubernetes" not in chosen_targets:
+        if not {"kubernetes", "helm"} & set(chosen_targets):
             return
         if not isinstance(self.answers.get("kubernetes"), dict):
             self.answers["kubernetes"] = {}

@@ -39,11 +39,13 @@ def summary(answers: dict[str, Any], catalog: Catalog, allow_unpinned: bool, des
         native = rules.native_sidecars(spec.kubernetes_version)
         targets.append(f"k8s/ for Kubernetes {spec.kubernetes_version} "
                        f"({'native' if native else 'classic'} sidecars)")
+    if "helm" in spec.targets:
+        targets.append("chart/ (Helm, native sidecars from 1.29)")
     rows.append(("targets", ", ".join(targets)))
     if "compose" in spec.targets:
         rows.append(("compose", f"app healthcheck: {shlex.join(app.health_command)}" if app.health_command
                      else "no app healthcheck (no health command)"))
-    if "kubernetes" in spec.targets:
+    if {"kubernetes", "helm"} & set(spec.targets):
         rows.append(("namespace", spec.namespace))
     rows.append(("output", f"{dest}/"))
     if blocked:

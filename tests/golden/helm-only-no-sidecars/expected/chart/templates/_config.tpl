@@ -1,0 +1,1 @@
+{{- /* The sidecars' config files, rendered from the values; configmaps.yaml holds them. */ -}}
