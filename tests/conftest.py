@@ -16,6 +16,23 @@ from generator.catalog.loader import load_catalog
 
 TESTS = Path(__file__).parent
 GOLDEN = TESTS / "golden"
+# scripts/test-tools.sh installs helm here; `check` and checkov find it on PATH.
+TOOLS_BIN = TESTS.parent / ".tools" / "bin"
+if TOOLS_BIN.is_dir() and str(TOOLS_BIN) not in os.environ.get("PATH", "").split(os.pathsep):
+    os.environ["PATH"] = f"{TOOLS_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
+
+
+def require_helm() -> str:
+    """helm's path; without it a test skips, saying why, or fails under CI."""
+    import shutil
+
+    found = shutil.which("helm")
+    if found is None:
+        message = "helm not installed: run `bash scripts/test-tools.sh` (the README's test command does)"
+        if in_ci():
+            pytest.fail(message)
+        pytest.skip(message)
+    return found
 
 FULL_ANSWERS: dict[str, Any] = {
     "app": {"name": "orders-api", "image": "registry.example.com:5000/team/orders:1.4.2",

@@ -8,15 +8,13 @@ skip locally and fail under CI."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
-from conftest import FULL_ANSWERS, build_file_tree, in_ci
+from conftest import FULL_ANSWERS, build_file_tree, require_helm
 from generator.emit.helm import emit_helm
 from generator.emit.kubernetes import emit_kubernetes
 from generator.emit.targets import KubernetesTarget
@@ -35,20 +33,9 @@ HELM_LABELS = ("helm.sh/chart", "app.kubernetes.io/version", "app.kubernetes.io/
 CHECKSUM = "sidecar-new.dev/config-checksum"
 
 
-def find_helm() -> str | None:
-    local = REPO / ".tools" / "bin" / "helm"
-    return str(local) if os.access(local, os.X_OK) else shutil.which("helm")
-
-
 @pytest.fixture(scope="session")
 def helm() -> str:
-    found = find_helm()
-    if found is None:
-        message = "helm not installed: run `bash scripts/test-tools.sh` (the README's test command does)"
-        if in_ci():
-            pytest.fail(message)
-        pytest.skip(message)
-    return found
+    return require_helm()
 
 
 def answers(version: str = "1.31", sidecars: list | None = None, **kubernetes) -> dict:

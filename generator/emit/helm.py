@@ -17,13 +17,12 @@ from generator.emit.helm_files import chart_yaml, helmignore, helpers, notes
 from generator.emit.helm_values import (SIDECAR_KEYS, camel, enabled, root, value, values_schema,
                                         values_yaml)
 from generator.emit.helm_yaml import Block, Go, If, Items, document, go_string
-from generator.emit.kubernetes import labels as base_labels
 from generator.emit.kubernetes_containers import container_spec
 from generator.emit.targets import KubernetesTarget
 from generator.errors import RenderError
 from generator.model.chart import Chart, ChartSidecar
-from generator.model.pod import APP_DRAIN, APP_USER, SHUTDOWN, Container
-from generator.model.symbolic import Cond, Slot, Symbol, has_marker, split
+from generator.model.pod import APP_DRAIN, APP_USER, SHUTDOWN
+from generator.model.symbolic import Slot, Symbol, has_marker, split
 from generator.output.fileset import FileSet
 from generator.output.naming import CHECKSUM_ANNOTATION, config_key
 

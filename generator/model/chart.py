@@ -18,7 +18,7 @@ from typing import Any, Iterator
 from generator.catalog.loader import Catalog, Template
 from generator.catalog.schema import Ref
 from generator.errors import CatalogError
-from generator.input.spec import App, Spec, template_context
+from generator.input.spec import App, Spec
 from generator.model.pod import Container, Pod, build_pod, sidecar_context, sidecar_container
 from generator.model.pod import Mount, config_volume, volume_name
 from generator.model.render import expand, expand_definition

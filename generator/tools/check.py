@@ -18,16 +18,17 @@ from generator.errors import CheckError
 from generator.rules import DEFAULT_KUBERNETES_VERSION
 from generator.yamlio import load_file, load_text
 
-__all__ = ["check_folder", "check_compose", "check_config_modes", "check_kubernetes", "check_config_maps", "check_envoy",
+__all__ = ["check_folder", "check_chart", "check_compose", "check_config_modes", "check_kubernetes", "check_config_maps", "check_envoy",
            "check_fluentd", "kustomize", "lint_compose", "lint_pod_specs", "lint_config_maps"]
 
 def check_folder(folder: Path) -> Problems:
     if not folder.is_dir():
         raise CheckError(f"DIR: {folder} is not a folder")
     compose, kustomization = folder / "compose.yaml", folder / "k8s" / "kustomization.yaml"
-    if not compose.is_file() and not kustomization.is_file():
-        raise CheckError(f"{folder}: nothing to check: no compose.yaml and no k8s/kustomization.yaml "
-                         "(is it a folder sidecar-new rendered?)")
+    chart = folder / "chart" / "Chart.yaml"
+    if not compose.is_file() and not kustomization.is_file() and not chart.is_file():
+        raise CheckError(f"{folder}: nothing to check: no compose.yaml, no k8s/kustomization.yaml and no "
+                         "chart/Chart.yaml (is it a folder sidecar-new rendered?)")
     special = _special_files(folder)
     if special:
         # Reading a named pipe blocks forever, a device may never end: check reads none of them.
@@ -39,6 +40,8 @@ def check_folder(folder: Path) -> Problems:
     if kustomization.is_file():
         problems += check_kubernetes(folder / "k8s", version)
         problems += check_config_maps(folder)
+    if chart.is_file():
+        problems += check_chart(folder / "chart", version)
     problems += check_config_modes(folder)
     problems += check_fluentd_budget(folder)
     for envoy_config in sorted(folder.glob("config/*/envoy.yaml")):
@@ -301,6 +304,25 @@ def check_kubernetes(k8s_dir: Path, version: str) -> Problems:
     documents = load_text(built, "the kustomize output", CheckError, all_documents=True)
     problems = [f"{k8s_dir}: kubernetes-validate {version}: {p}" for p in validate_schemas(documents, version)]
     return problems + [f"{k8s_dir}: {p}" for p in lint_pod_specs(documents)]
+
+
+def check_chart(chart_dir: Path, version: str) -> Problems:
+    """`helm lint --strict`, then `helm template` at the recorded version through the same
+    schema and pod rules as the kustomize base."""
+    helm = shutil.which("helm")
+    if not helm:
+        raise CheckError("helm: not found; install helm 3.8 or later (in a clone, `bash scripts/test-tools.sh` "
+                         "puts it in .tools/bin: add that to PATH)")
+    code, output = _run([helm, "lint", "--strict", str(chart_dir)])
+    if code:
+        return [f"{chart_dir}: helm lint --strict: {line}" for line in output.splitlines()
+                if line.startswith(("[ERROR]", "[WARNING]", "Error"))] or [f"{chart_dir}: helm lint --strict: {code}"]
+    code, output = _run([helm, "template", "release", str(chart_dir), "--kube-version", version])
+    if code:
+        return [f"{chart_dir}: helm template: {output.splitlines()[-1] if output else code}"]
+    documents = [d for d in load_text(output, "the helm template output", CheckError, all_documents=True) if d]
+    problems = [f"{chart_dir}: kubernetes-validate {version}: {p}" for p in validate_schemas(documents, version)]
+    return problems + [f"{chart_dir}: {p}" for p in lint_pod_specs(documents)]
 
 
 def validate_schemas(documents: list[Any], version: str) -> Iterator[str]:
