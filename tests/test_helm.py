@@ -117,6 +117,20 @@ def test_default_values_give_the_kustomize_base_object_for_object(helm, chart, b
     assert_same_objects(helm_template(helm, chart, version), base_objects(builtin_catalog, answers(version)))
 
 
+def test_the_apps_own_env_and_references_are_the_values_defaults(helm, builtin_catalog, tmp_path) -> None:
+    data = answers()
+    data["app"] = {**data["app"], "env": {"MODE": "blue $HOME", "DB_PASSWORD": {"secret": "orders-db/password"}},
+                   "env_from": [{"config_map": "orders-settings"}]}
+    chart = chart_folder(builtin_catalog, tmp_path, data)
+    objects = helm_template(helm, chart, "1.31")
+    assert_same_objects(objects, base_objects(builtin_catalog, data))
+    app = next(o for o in objects if o["kind"] == "Deployment")["spec"]["template"]["spec"]["containers"][0]
+    assert app["envFrom"] == [{"configMapRef": {"name": "orders-settings"}}]
+    without_metrics = helm_template(helm, chart, "1.31", "--set", "sidecars.metrics.enabled=false")
+    data["sidecars"] = without("metrics")
+    assert_same_objects(without_metrics, base_objects(builtin_catalog, data))
+
+
 @pytest.mark.parametrize("sidecar", SIDECARS)
 def test_a_disabled_sidecar_takes_everything_it_brings_with_it(helm, chart, builtin_catalog, sidecar) -> None:
     objects = helm_template(helm, chart, "1.31", "--set", f"sidecars.{sidecar}.enabled=false")
@@ -189,8 +203,8 @@ def test_the_app_image_values_and_extra_env_reach_the_app(helm, chart) -> None:
     deployment = next(o for o in objects if o["kind"] == "Deployment")
     app = deployment["spec"]["template"]["spec"]["containers"][0]
     assert app["image"] == "registry.example.com:5000/team/orders:1.5.0@sha256:" + "a" * 64
-    assert app["env"][-1] == {"name": "MODE", "value": "blue"}
-    assert app["env"][0]["name"] == "STATSD_HOST"  # the metrics sidecar's env stays
+    assert app["env"][0] == {"name": "MODE", "value": "blue"}  # the app's own first
+    assert app["env"][1]["name"] == "STATSD_HOST"  # then what the metrics sidecar sets
     assert deployment["spec"]["replicas"] == 4
 
 

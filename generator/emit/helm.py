@@ -121,6 +121,21 @@ class _Writer:
                 args.append(self._text_operand(part.symbol))
         return f"printf {go_string(''.join(form))} {' '.join(args)}".rstrip()
 
+    def env_value(self, text: str) -> Any:
+        """An env value as the base writes it: every $ doubled (kubelet reads $$ as $), values too."""
+        if not has_marker(text):
+            return text.replace("$", "$$")
+        form, args = [], []
+        for part in split(text, self.chart.symbols):
+            if isinstance(part, str):
+                form.append(part.replace("$", "$$").replace("%", "%%"))
+            else:
+                text_like = part.symbol.type not in ("int", "port", "bool") and not part.symbol.derived
+                form.append("%s" if text_like else "%v")
+                args.append(f'({self.operand(part.symbol)} | replace "$" "$$")' if text_like
+                            else self._text_operand(part.symbol))
+        return Go(f"printf {go_string(''.join(form))} {' '.join(args)} | toJson")
+
     def _text_operand(self, symbol: Symbol) -> str:
         """What Python's str() writes: True/False for a bool."""
         operand = self.operand(symbol)
@@ -272,20 +287,21 @@ class _Writer:
     def app(self) -> dict[str, Any]:
         app = self.pod.app
         target = KubernetesTarget(self.chart.kubernetes_version)
-        spec = container_spec(replace(app, env=(), pre_stop_sleep=0), target, native_sidecar=False)
+        spec = container_spec(replace(app, env=(), env_from=(), pre_stop_sleep=0), target, native_sidecar=False)
         spec["image"] = Go(f'include "{self.name}.image" .Values.image | toJson')
         spec["resources"] = Block("toYaml .Values.resources")
-        env_items: list[Any] = []
-        conditions = []
+        # The app's own env (values) first, then what each enabled sidecar sets, as in the base.
+        env_items: list[Any] = [Items(".Values.env")]
+        conditions = [".Values.env"]
         for sidecar in self.chart.sidecars:
             if sidecar.app_env:
-                env_items.append(If(enabled(sidecar.name), [{"name": k, "value": self.field(str(v))}
+                env_items.append(If(enabled(sidecar.name), [{"name": k, "value": self.env_value(v)}
                                                              for k, v in sidecar.app_env]))
                 conditions.append(enabled(sidecar.name))
-        env_items.append(Items(".Values.env"))
         entries = list(spec.items())
         at = next(i for i, (k, _) in enumerate(entries) if k == "ports")
-        entries.insert(at, (If(_any([*conditions, ".Values.env"]), {"env": env_items}), None))
+        entries.insert(at, (If(_any(conditions), {"env": env_items}), None))
+        entries.insert(at + 1, (If(".Values.envFrom", {"envFrom": Block("toYaml .Values.envFrom")}), None))
         lifecycle = {"lifecycle": {"preStop": {"sleep": {"seconds": Go(f'include "{self.name}.drain" . | int')}}}}
         at = next(i for i, (k, _) in enumerate(entries) if k == "securityContext")
         entries.insert(at, (If(f'include "{self.name}.preStopSleep" .', lifecycle), None))
@@ -293,7 +309,13 @@ class _Writer:
 
     def sidecar(self, sidecar: ChartSidecar, native: bool) -> dict[str, Any]:
         target = KubernetesTarget("1.29" if native else "1.28")
-        spec = self.field(container_spec(sidecar.container, target, native_sidecar=native))
+        spec = self.field(container_spec(replace(sidecar.container, env=()), target, native_sidecar=native))
+        if sidecar.container.env:  # before ports, as container_spec places it
+            entries = list(spec.items())
+            at = next(i for i, (k, _) in enumerate(entries) if k in ("envFrom", "ports"))
+            entries.insert(at, ("env", [{"name": var.name, "value": self.env_value(var.value)}
+                                        for var in sidecar.container.env]))
+            spec = dict(entries)
         spec["image"] = Go(f'include "{self.name}.image" {root(sidecar.name)}.image | toJson')
         spec["resources"] = Block(f"toYaml {root(sidecar.name)}.resources")
         return spec

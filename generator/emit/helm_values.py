@@ -9,6 +9,7 @@ from typing import Any
 
 from generator import rules
 from generator.emit.helm_yaml import Comment, document
+from generator.emit.kubernetes_containers import env_entry, env_from_entry
 from generator.model.chart import CPU_WORKERS, Chart, ChartSidecar
 from generator.model.pod import Container
 from generator.model.symbolic import Symbol
@@ -63,8 +64,11 @@ def values_yaml(chart: Chart) -> str:
         Comment("image", "The app's image; tag and/or digest (a digest wins where both are given)."):
             image_values(pod.app.image),
         Comment("resources", "The app's requests and limits."): resources(pod.app),
-        Comment("env", "More environment for the app: Kubernetes env entries (name/value or valueFrom).")
-            : [],
+        Comment("env", "The app's own environment: Kubernetes env entries (name/value, or valueFrom a\n"
+                "Secret or ConfigMap key), before what the sidecars set. A $ in a value is written $$.")
+            : [env_entry(var) for var in chart.app_env],
+        Comment("envFrom", "Secrets and ConfigMaps whose every key becomes a variable of the app."):
+            [env_from_entry(source) for source in pod.app.env_from],
         Comment("sidecars", "Each sidecar: enabled, its image, its resources (ephemeral-storage covers\n"
                 "its emptyDirs) and its template parameters."): {
             sidecar.name: _sidecar_values(sidecar, pod) for sidecar in chart.sidecars},
@@ -107,6 +111,7 @@ def values_schema(chart: Chart) -> str:
             "resources": resources_schema,
             "env": {"type": "array", "items": {"type": "object", "required": ["name"],
                                                "properties": {"name": {"type": "string", "minLength": 1}}}},
+            "envFrom": {"type": "array", "items": {"type": "object"}},
             "sidecars": {"type": "object", "additionalProperties": False, "properties": sidecars},
         },
     }

@@ -19,7 +19,7 @@ from generator.catalog.loader import Catalog, Template
 from generator.catalog.schema import Ref
 from generator.errors import CatalogError
 from generator.input.spec import App, Spec
-from generator.model.pod import Container, Pod, build_pod, sidecar_context, sidecar_container
+from generator.model.pod import Container, EnvVar, Pod, build_pod, sidecar_context, sidecar_container
 from generator.model.pod import Mount, config_volume, volume_name
 from generator.model.render import expand, expand_definition
 from generator.model.symbolic import (Misuse, Symbol, evaluate, evaluate_parts, referenced, render_parts,
@@ -59,6 +59,7 @@ class Chart:
     symbols: dict[int, Symbol]
     metrics_path: str | None  # the app's own, scraped unless a sidecar's metrics port is enabled
     kubernetes_version: str
+    app_env: tuple[EnvVar, ...] = ()  # the app's own (values `env`), before what sidecars set
 
 
 def build_chart(spec: Spec, catalog: Catalog, pod: Pod | None = None) -> Chart:
@@ -70,7 +71,8 @@ def build_chart(spec: Spec, catalog: Catalog, pod: Pod | None = None) -> Chart:
     sidecars = tuple(_chart_sidecar(catalog.get(c.name), choices[c.name].values, spec.app, pod, c, counter, symbols)
                      for c in pod.sidecars)
     return Chart(pod=pod, sidecars=sidecars, symbols=symbols, metrics_path=spec.app.metrics_path,
-                 kubernetes_version=spec.kubernetes_version)
+                 kubernetes_version=spec.kubernetes_version,
+                 app_env=tuple(EnvVar(k, v) for k, v in spec.app.env))
 
 
 def _chart_sidecar(template: Template, values: dict[str, Any], app: App, pod: Pod, concrete: Container,
@@ -145,7 +147,7 @@ def _symbolic(template: Template, values: dict[str, Any], made: dict[str, Symbol
 
 
 def _app_env(template: Template, context: dict[str, Any], where: str) -> tuple[tuple[str, Any], ...]:
-    return tuple((k, expand(v, context, f"{where}: app_env.{k}")) for k, v in template.definition.app_env)
+    return tuple((k, str(expand(v, context, f"{where}: app_env.{k}"))) for k, v in template.definition.app_env)
 
 
 def _mismatches(built: tuple, expected: _Expected, symbols: dict[int, Symbol]) -> set[str] | None:
