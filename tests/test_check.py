@@ -47,7 +47,7 @@ def render(builtin_catalog, tmp_path: Path) -> Path:
 def test_an_empty_folder_is_an_error_not_ok(tmp_path: Path) -> None:
     code, output = check_output(tmp_path)
     assert code == 1
-    assert "no compose.yaml and no k8s/kustomization.yaml" in output
+    assert "no compose.yaml, no k8s/kustomization.yaml and no chart/Chart.yaml" in output
     assert "ok" not in output.split()
 
 

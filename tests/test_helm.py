@@ -330,3 +330,20 @@ def test_a_parameter_named_like_a_chart_key_is_refused(tmp_path) -> None:
                        "targets": ["helm"]}, catalog)
     with pytest.raises(RenderError, match=r"sidecars\.echo\.enabled: template parameter 'enabled' clashes"):
         emit_helm(build_chart(spec, catalog))
+
+
+# --- sidecar-new check on a chart ------------------------------------------------------------
+
+def test_check_passes_a_rendered_chart_and_names_a_seeded_defect(helm, builtin_catalog, tmp_path) -> None:
+    from generator.tools.check import check_folder
+    from test_golden import write_case
+
+    folder = write_case("helm-only-no-sidecars", builtin_catalog, tmp_path)
+    assert check_folder(folder) == []
+    deployment = folder / "chart" / "templates" / "deployment.yaml"
+    deployment.write_text(deployment.read_text().replace("readOnlyRootFilesystem: true", "readOnlyRootFilesystem: false"))
+    problems = check_folder(folder)
+    assert problems and all(p.startswith(f"{folder / 'chart'}: ") for p in problems)
+    assert any("readOnlyRootFilesystem" in p for p in problems)
+    (folder / "chart" / "Chart.yaml").write_text("apiVersion: v2\nname: plain-app\n")  # no version
+    assert any("helm lint --strict" in p for p in check_folder(folder))
