@@ -254,6 +254,13 @@ def list_templates(catalog: Optional[str] = typer.Option(None, "--catalog", help
         typer.echo(f"catalog {loaded.name} {loaded.version} ({loaded.source})")
         for row in rows:
             typer.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[3])
+        from generator.catalog.capabilities import describe
+
+        capabilities = list(dict.fromkeys(t.capability for t in loaded.templates))
+        width = max(map(len, capabilities), default=0)
+        typer.echo("capabilities:")
+        for capability in capabilities:
+            typer.echo(f"  {capability.ljust(width)}  {describe(capability)}")
 
 
 @app.command()

@@ -17,9 +17,12 @@ set -Eeuo pipefail
 IMAGE=localhost/sidecar-new-test/busybox:1.0
 # Real programs from Debian's packages, on the same base (tag bumped with their recipe).
 PROMETHEUS_IMAGE=localhost/sidecar-new-test/prometheus:1.0
+NGINX_IMAGE=localhost/sidecar-new-test/nginx:1.0
+PGBOUNCER_IMAGE=localhost/sidecar-new-test/pgbouncer:1.0
+POSTGRES_IMAGE=localhost/sidecar-new-test/postgresql:1.1
 DOCKERD_LOG=/var/log/sidecar-new-dockerd.log
 DOCKERD_TIMEOUT=${DOCKERD_TIMEOUT:-60}
-PACKAGES=(docker.io podman catatonit busybox-static prometheus)
+PACKAGES=(docker.io podman catatonit busybox-static prometheus nginx pgbouncer postgresql-15 tzdata)
 START=$SECONDS
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -125,11 +128,12 @@ base_rootfs() {  # base_rootfs DIR
 }
 
 # Real programs from Debian's packages (no image registry is reachable): the package's own
-# files (docs and man pages left out) on the busybox base, plus every shared library its ELF
-# files need, as this host's loader resolves them (same Debian release, so same paths).
+# files (docs and man pages left out, and what EXCLUDE matches) on the busybox base, plus
+# every shared library its ELF files need, as this host's loader resolves them (same Debian
+# release, so same paths).
 add_packages() {  # add_packages DIR PACKAGE...
   local root=$1 list=$work/files.txt; shift
-  dpkg -L "$@" | grep -Ev '^/usr/share/(doc|man|lintian|bug)/' | while read -r f; do
+  dpkg -L "$@" | grep -Ev '^/usr/share/(doc|man|lintian|bug)/' | grep -Ev "${EXCLUDE:-^$}" | while read -r f; do
     # Files and links to files; not folders, nor the host's merged-/usr links (/lib -> usr/lib).
     if [ -f "$f" ] || { [ -L "$f" ] && [ ! -d "$f" ]; }; then printf '%s\n' "${f#/}"; fi
   done >"$list"
@@ -140,6 +144,15 @@ add_packages() {  # add_packages DIR PACKAGE...
     done | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}' | sort -u | while read -r lib; do
       [ -e "$root$lib" ] || cp -L --parents "$lib" "$root"
     done
+}
+
+# links_in DIR LINK=TARGET...: symlinks an image needs that no copied package provides.
+links_in() {
+  local root=$1 pair; shift
+  for pair in "$@"; do
+    mkdir -p "$root$(dirname "${pair%%=*}")"
+    ln -sfn "${pair#*=}" "$root${pair%%=*}"
+  done
 }
 
 # build_image IMAGE "PACKAGE..." [--change ...]: idempotent; bump the tag when the recipe changes
@@ -155,6 +168,8 @@ build_image() {
     if [ -n "$packages" ]; then
       # shellcheck disable=SC2086  # a list of package names
       add_packages "$root" $packages
+      # shellcheck disable=SC2086  # LINK=TARGET words
+      links_in "$root" ${LINKS:-}
       versions="$versions, $(dpkg-query -W -f='${Package} ${Version}, ' $packages)"
     fi
     tar -C "$root" --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -cf "$root.tar" .
@@ -174,6 +189,19 @@ build_image() {
 build_image "$IMAGE" "" --change 'CMD ["/bin/sh"]'
 # The scraper for the metrics tests: Prometheus as prom/prometheus runs it.
 build_image "$PROMETHEUS_IMAGE" "prometheus" --change 'ENTRYPOINT ["/usr/bin/prometheus"]'
+# NGINX for the nginx template, run with its generated nginx.conf (`nginx` on PATH, as in
+# nginxinc/nginx-unprivileged); its compiled-in error log goes to stderr as in that image.
+LINKS="/var/log/nginx/error.log=/dev/stderr /var/log/nginx/access.log=/dev/stdout" \
+  build_image "$NGINX_IMAGE" "nginx nginx-common"
+# PgBouncer for the pgbouncer template, with pg_isready (its probe) and psql on PATH, as the
+# edoburu/pgbouncer image has them (Debian's /usr/bin ones are perl wrappers: link the binaries).
+LINKS="/usr/bin/pg_isready=/usr/lib/postgresql/15/bin/pg_isready /usr/bin/psql=/usr/lib/postgresql/15/bin/psql" \
+  build_image "$PGBOUNCER_IMAGE" "pgbouncer postgresql-client-15"
+# The database behind it: PostgreSQL 15 (initdb, postgres, pg_ctl in /usr/lib/postgresql/15/bin)
+# and the zoneinfo its TimeZone setting is read from; without the JIT (LLVM would add 120 MB).
+EXCLUDE='/llvmjit|/bitcode/' LINKS="/usr/bin/psql=/usr/lib/postgresql/15/bin/psql /usr/bin/pg_isready=/usr/lib/postgresql/15/bin/pg_isready" \
+  build_image "$POSTGRES_IMAGE" "postgresql-15 postgresql-client-15 tzdata" \
+  --change 'ENV PATH=/bin:/usr/bin:/usr/sbin:/usr/lib/postgresql/15/bin'
 
 # --- 5. smoke tests --------------------------------------------------------------
 for engine in docker podman; do
@@ -201,4 +229,7 @@ podman kube down "$smoke" >/dev/null 2>&1
 
 log "ready in $((SECONDS - START))s: docker $(docker version -f '{{.Server.Version}}'), podman $(podman version -f '{{.Client.Version}}') (runc), image $IMAGE, dockerd log $DOCKERD_LOG"
 echo "export SIDECAR_NEW_E2E_IMAGE=$IMAGE"
-echo "export SIDECAR_NEW_E2E_PROMETHEUS_IMAGE=$PROMETHEUS_IMAGE"
+for var in PROMETHEUS NGINX PGBOUNCER POSTGRES; do
+  image_var=${var}_IMAGE
+  echo "export SIDECAR_NEW_E2E_${var}_IMAGE=${!image_var}"
+done

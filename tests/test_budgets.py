@@ -51,7 +51,8 @@ TEAM = {
           requests: {cpu: 10m, memory: 32Mi, ephemeral-storage: 8Mi}
           limits: {cpu: "{{ cpu_limit }}", memory: 64Mi, ephemeral-storage: 16Mi}
         """,
-    "templates/cacher/files/cacher.conf.j2": "max_bytes {{ volume_bytes.cache * 9 // 10 }}\n",
+    "templates/cacher/files/cacher.conf.j2": ("max_bytes {{ volume_bytes.cache * 9 // 10 }}\n"
+                                             "heap_bytes {{ memory_bytes * 8 // 10 }}\n"),
 }
 
 
@@ -143,7 +144,8 @@ def test_a_team_template_gets_the_same_arithmetic(team_catalog, params: dict, wo
     cacher = next(c for c in pod_spec(files)["initContainers"] if c["name"] == "cacher")
     assert cacher["args"] == ["--workers", workers]
     assert cacher["resources"]["limits"]["ephemeral-storage"] == limit
-    assert files["config/cacher/cacher.conf"] == f"max_bytes {cache * 9 // 10}\n"  # below its volume
+    # below its volume; below its memory limit (64Mi)
+    assert files["config/cacher/cacher.conf"] == f"max_bytes {cache * 9 // 10}\nheap_bytes {64 * MiB * 8 // 10}\n"
     compose = yaml.safe_load(files["compose.yaml"])
     assert compose["services"]["cacher"]["deploy"]["resources"]["limits"]["memory"] == \
         f"{64 + cache // MiB + 8}m"

@@ -10,6 +10,7 @@ import yaml
 
 from conftest import run_cli
 from generator import __version__
+from generator.catalog.loader import load_catalog
 
 
 def test_version_prints_the_version() -> None:
@@ -23,10 +24,32 @@ def test_list_shows_name_capability_image_and_summary() -> None:
     lines = result.output.splitlines()
     assert lines[0].startswith("catalog builtin")
     assert lines[1].split()[:3] == ["NAME", "CAPABILITY", "IMAGE"]
-    rows = {line.split()[0]: line.split()[1:3] for line in lines[2:]}
-    assert rows == {"fluentd": ["logging", "fluent/fluentd:v1.19.3-debian-2.2"],
-                    "envoy": ["proxy", "envoyproxy/envoy:distroless-v1.39.6"],
-                    "metrics": ["metrics", "prom/statsd-exporter:v0.30.0"]}
+    table = lines[2:lines.index("capabilities:")]
+    rows = {line.split()[0]: line.split()[1:3] for line in table}
+    assert rows == {t.name: [t.capability, t.image] for t in load_catalog().templates}
+    assert rows["fluentd"] == ["logging", "fluent/fluentd:v1.19.3-debian-2.2"]
+    assert rows["fluent-bit"] == ["logging", "fluent/fluent-bit:5.1.1"]
+    assert rows["otel-collector"] == ["telemetry", "otel/opentelemetry-collector:0.159.0"]
+
+
+def test_list_explains_each_capability_of_the_catalog_in_one_line() -> None:
+    lines = run_cli("list").output.splitlines()
+    legend = lines[lines.index("capabilities:") + 1:]
+    capabilities = list(dict.fromkeys(t.capability for t in load_catalog().templates))
+    assert [line.split()[0] for line in legend] == capabilities
+    assert "  telemetry  receives the app's traces, metrics and logs (OTLP) on localhost and exports them" in legend
+    assert all(len(line.split()) > 3 for line in legend)
+
+
+def test_a_capability_of_a_team_catalogs_own_is_accepted_and_described_plainly(tmp_path: Path) -> None:
+    from generator.tools.scaffold import scaffold
+
+    team = tmp_path / "team"
+    scaffold(team, "cacher", "cache")  # an empty folder: a new catalog
+    listed = run_cli("list", "--catalog", str(team)).output.splitlines()
+    assert listed[-1].split(None, 1) == ["cache", "a capability of this catalog's own"]
+    shown = run_cli("show", "cacher", "--catalog", str(team)).output.splitlines()
+    assert shown[1] == "capability: cache, a capability of this catalog's own"
 
 
 def test_show_describes_parameters_ports_volumes_and_probes() -> None:
@@ -36,12 +59,14 @@ def test_show_describes_parameters_ports_volumes_and_probes() -> None:
     assert "fluentd-monitor: 24220/TCP" in result.output
     assert "app-logs (shared, ro) -> /var/log/app" in result.output
     assert "readiness: GET :24220/api/plugins.json" in result.output
+    assert "capability: logging, ships the app's log files" in result.output
 
 
 def test_show_of_an_unknown_template_is_a_one_line_error() -> None:
     result = run_cli("show", "linkerd")
     assert result.exit_code == 1
-    assert result.output == "error: NAME: 'linkerd' is not in catalog 'builtin' (known: fluentd, envoy, metrics)\n"
+    known = ", ".join(t.name for t in load_catalog().templates)
+    assert result.output == f"error: NAME: 'linkerd' is not in catalog 'builtin' (known: {known})\n"
 
 
 def test_flags_alone_render_with_defaults(tmp_path: Path, monkeypatch) -> None:

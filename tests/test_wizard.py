@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from conftest import GOLDEN, run_cli, tree_of, write_answers
-from generator.catalog.loader import builtin_root
+from generator.catalog.loader import builtin_root, load_catalog
 
 CLEAR, DOWN, ENTER, SPACE = "\x15", "\x1b[B", "\r", " "  # Ctrl-U empties a text field
 CTRL_C, CTRL_D = "\x03", "\x04"
@@ -65,6 +65,22 @@ def _plain(text: str) -> str:
     return re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]", "", text).replace("\r", "")
 
 
+def checklist(catalog: Path | None = None) -> list[str]:
+    """The sidecar checklist's order: grouped by capability, in the catalog's order of both."""
+    templates = load_catalog(catalog).templates
+    return [t.name for capability in dict.fromkeys(t.capability for t in templates)
+            for t in templates if t.capability == capability]
+
+
+def pick(*names: str, catalog: Path | None = None) -> str:
+    """The keys that tick `names` in the checklist, then Enter (the catalog may grow)."""
+    keys, at = "", 0
+    for index in sorted(checklist(catalog).index(name) for name in names):
+        keys += DOWN * (index - at) + SPACE
+        at = index
+    return keys + ENTER
+
+
 def test_typed_answers_render_the_same_files_as_the_answers_file(tmp_path: Path) -> None:
     child = spawn("--output", "out", "--save-answers", "saved.yaml", cwd=tmp_path)
     answer(child, "App name", CLEAR + "Orders-API" + ENTER)
@@ -79,7 +95,7 @@ def test_typed_answers_render_the_same_files_as_the_answers_file(tmp_path: Path)
     answer(child, "Metrics endpoint", "/metrics" + ENTER)
     wait_for(child, "Sidecars")
     wait_for(child, "Fluentd tails the app's log files")  # each template's summary is shown
-    child.send(SPACE + DOWN + SPACE + DOWN + SPACE + ENTER)  # fluentd, envoy, metrics
+    child.send(pick("fluentd", "envoy", "metrics"))
     answer(child, "advanced parameters", "n")
     answer(child, "fluentd format", ENTER)
     answer(child, "fluentd forward_host", ENTER)
@@ -370,6 +386,23 @@ def test_a_replica_count_the_answers_file_breaks_is_asked_again(tmp_path: Path) 
     assert yaml.safe_load((tmp_path / "out" / ".sidecar-new.yaml").read_text())["app"]["replicas"] == 4
 
 
+def test_the_checklist_groups_the_sidecars_by_capability_each_explained_in_one_line(tmp_path: Path) -> None:
+    from generator.catalog.capabilities import describe
+
+    templates = load_catalog().templates
+    child = spawn("--name", "web", "--image", "team/web:1.0", "--output", "out", cwd=tmp_path)
+    for question in ("Port the app", "Health endpoint", "log files", "Metrics endpoint"):
+        answer(child, question, ENTER)
+    wait_for(child, "Sidecars")
+    for capability in dict.fromkeys(t.capability for t in templates):  # in this order on screen
+        wait_for(child, f"-- {capability}: {describe(capability)[:30]}")  # clipped to the terminal
+        for template in (t for t in templates if t.capability == capability):
+            wait_for(child, template.name)
+    child.send(CTRL_C)
+    finish(child)
+    assert child.exitstatus == 130
+
+
 def test_a_sidecar_that_needs_a_log_folder_asks_for_it(tmp_path: Path) -> None:
     child = spawn("--name", "web", "--image", "team/web:1.0", "--target", "compose", "--output", "out",
                   cwd=tmp_path)
@@ -399,7 +432,7 @@ def test_two_sidecars_in_conflict_are_refused_while_choosing(tmp_path: Path) -> 
     write_answers(tmp_path / "app.yaml", {"app": {k: v for k, v in FULL_ANSWERS["app"].items()},
                                           "targets": ["compose"]})
     child = spawn("--answers", "app.yaml", "--catalog", str(catalog), "--output", "out", cwd=tmp_path)
-    answer(child, "Sidecars", DOWN + SPACE + DOWN + SPACE + ENTER)  # envoy and metrics
+    answer(child, "Sidecars", pick("envoy", "metrics", catalog=catalog))
     wait_for(child, "sidecars: 'metrics' cannot go with 'envoy'")
     child.send(SPACE + ENTER)  # drop metrics, keep envoy
     answer(child, "advanced parameters", ENTER)

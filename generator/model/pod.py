@@ -270,8 +270,9 @@ def sidecar_container(template: Template, d: Definition, mounts: tuple[Mount, ..
 def sidecar_context(template: Template, app: App, params: Any) -> dict[str, Any]:
     """What a template's {{ expressions }} see: its parameters, `app`, and what is derived from
     its own budgets: cpu_workers (its CPU limit in whole CPUs, at least 1: Envoy's
-    --concurrency) and volume_bytes (each of its volumes' size in bytes: a buffer cap below
-    its volume)."""
+    --concurrency), memory_bytes (its memory limit in bytes: a Go runtime's GOMEMLIMIT, the
+    OpenTelemetry Collector's memory_limiter) and volume_bytes (each of its volumes' size in
+    bytes: a buffer cap below its volume)."""
     context = template_context(app, params)
     where = str(template.definition_file)
     d = template.definition
@@ -280,6 +281,11 @@ def sidecar_context(template: Template, app: App, params: Any) -> dict[str, Any]
         context["cpu_workers"] = budget.cpu_workers(str(cpu))
     except (KeyError, ValueError) as exc:
         raise CatalogError(f"{where}: resources.limits.cpu: {exc}") from None
+    try:
+        memory = expand(dict(d.limits)["memory"], context, f"{where}: resources.limits.memory")
+        context["memory_bytes"] = budget.size_bytes(str(memory))
+    except (KeyError, ValueError) as exc:
+        raise CatalogError(f"{where}: resources.limits.memory: {exc}") from None
     sizes = {}
     for volume in d.volumes:
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from generator.catalog.capabilities import describe
 from generator.catalog.loader import Template
 from generator.model.pod import sidecar_context
 from generator.model.render import expand_definition
@@ -14,6 +15,7 @@ def describe_template(template: Template) -> str:
         defaults = {p.name: p.default for p in template.params}
         d = expand_definition(d, sidecar_context(template, App(**SAMPLE_APP), defaults), template.name)
     lines = [f"{template.name} ({template.capability}): {template.summary}",
+             f"capability: {template.capability}, {describe(template.capability)}",
              f"image: {template.image}", f"folder: {template.folder}"]
     lines.append("parameters:" if template.params else "parameters: none")
     for p in template.params:

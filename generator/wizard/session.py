@@ -20,6 +20,7 @@ from questionary import Choice, Separator
 
 from generator import rules
 from generator.wizard import checks
+from generator.catalog.capabilities import describe
 from generator.catalog.loader import Catalog, Template
 from generator.errors import SidecarError, SpecError
 from generator.input.spec import DEFAULTS
@@ -288,7 +289,8 @@ class _Wizard:
         width = max(40, shutil.get_terminal_size((100, 24)).columns - 6)  # " » ○ " before it
         choices: list[Any] = []
         for capability in dict.fromkeys(t.capability for t in self.catalog.templates):
-            choices.append(Separator(f"-- {capability}"))
+            # One line says what the capability is for, so the choice is among alternatives.
+            choices.append(Separator(_clip(f"-- {capability}: {describe(capability)}", width)))
             choices += [Choice(_clip(f"{t.name:<12}{t.summary}", width), t.name, checked=t.name in names)
                         for t in self.catalog.templates if t.capability == capability]
         names = _ask(questionary.checkbox(
