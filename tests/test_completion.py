@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from generator.catalog.loader import load_catalog
+
 from catalog_fixtures import team_catalog
 
 SCRIPT = str(Path(sys.executable).parent / "sidecar-new")  # the console script, as a shell runs it
@@ -29,9 +31,9 @@ def bash_completes(line: str, **env: str) -> list[str]:
 
 
 @pytest.mark.parametrize("line, names", [
-    ("sidecar-new show ", ["fluentd", "envoy", "metrics"]),
+    ("sidecar-new show ", [t.name for t in load_catalog().templates]),  # every one, in catalog order
     ("sidecar-new show e", ["envoy"]),
-    ("sidecar-new new --with f", ["fluentd"]),
+    ("sidecar-new new --with fluentd", ["fluentd"]),
     ("sidecar-new new --name x --with fluentd --with m", ["metrics"]),
 ])
 def test_bash_completes_template_names_for_with_and_show(line: str, names: list[str]) -> None:

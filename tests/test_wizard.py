@@ -50,6 +50,18 @@ def wait_for(child: pexpect.spawn, text) -> str:
     return _plain(seen + (child.before if isinstance(child.before, str) else ""))
 
 
+def checklist_keys(names: list[str], catalog_root: Path | None = None) -> str:
+    """The keys that pick `names` in the wizard's sidecar checklist, which lists the catalog's
+    templates grouped by capability (in order of first appearance); the cursor ends on the
+    last one picked. So the tests do not break when the catalog grows."""
+    templates = load_catalog(catalog_root).templates
+    order = [t.name for capability in dict.fromkeys(t.capability for t in templates)
+             for t in templates if t.capability == capability]
+    last = max(order.index(name) for name in names)
+    return "".join((SPACE if name in names else "") + (DOWN if i < last else "")
+                   for i, name in enumerate(order[:last + 1]))
+
+
 def answer(child: pexpect.spawn, question: str, keys: str) -> None:
     wait_for(child, question)
     child.send(keys)
@@ -63,22 +75,6 @@ def finish(child: pexpect.spawn) -> str:
 
 def _plain(text: str) -> str:
     return re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]", "", text).replace("\r", "")
-
-
-def checklist(catalog: Path | None = None) -> list[str]:
-    """The sidecar checklist's order: grouped by capability, in the catalog's order of both."""
-    templates = load_catalog(catalog).templates
-    return [t.name for capability in dict.fromkeys(t.capability for t in templates)
-            for t in templates if t.capability == capability]
-
-
-def pick(*names: str, catalog: Path | None = None) -> str:
-    """The keys that tick `names` in the checklist, then Enter (the catalog may grow)."""
-    keys, at = "", 0
-    for index in sorted(checklist(catalog).index(name) for name in names):
-        keys += DOWN * (index - at) + SPACE
-        at = index
-    return keys + ENTER
 
 
 def test_typed_answers_render_the_same_files_as_the_answers_file(tmp_path: Path) -> None:
@@ -95,7 +91,7 @@ def test_typed_answers_render_the_same_files_as_the_answers_file(tmp_path: Path)
     answer(child, "Metrics endpoint", "/metrics" + ENTER)
     wait_for(child, "Sidecars")
     wait_for(child, "Fluentd tails the app's log files")  # each template's summary is shown
-    child.send(pick("fluentd", "envoy", "metrics"))
+    child.send(checklist_keys(["fluentd", "envoy", "metrics"]) + ENTER)
     answer(child, "advanced parameters", "n")
     answer(child, "fluentd format", ENTER)
     answer(child, "fluentd forward_host", ENTER)
@@ -410,7 +406,7 @@ def test_a_sidecar_that_needs_a_log_folder_asks_for_it(tmp_path: Path) -> None:
     answer(child, "Health endpoint", ENTER)
     answer(child, "log files", ENTER)  # none ...
     answer(child, "Metrics endpoint", ENTER)
-    answer(child, "Sidecars", SPACE + ENTER)  # ... but fluentd tails log files
+    answer(child, "Sidecars", checklist_keys(["fluentd"]) + ENTER)  # ... but fluentd tails log files
     answer(child, "(needed by fluentd)", ENTER)  # default /var/log/app
     answer(child, "advanced parameters", ENTER)
     answer(child, "fluentd format", DOWN + ENTER)  # json
@@ -432,9 +428,9 @@ def test_two_sidecars_in_conflict_are_refused_while_choosing(tmp_path: Path) -> 
     write_answers(tmp_path / "app.yaml", {"app": {k: v for k, v in FULL_ANSWERS["app"].items()},
                                           "targets": ["compose"]})
     child = spawn("--answers", "app.yaml", "--catalog", str(catalog), "--output", "out", cwd=tmp_path)
-    answer(child, "Sidecars", pick("envoy", "metrics", catalog=catalog))
+    answer(child, "Sidecars", checklist_keys(["envoy", "metrics"], catalog) + ENTER)
     wait_for(child, "sidecars: 'metrics' cannot go with 'envoy'")
-    child.send(SPACE + ENTER)  # drop metrics, keep envoy
+    child.send(SPACE + ENTER)  # drop metrics (the cursor is on it), keep envoy
     answer(child, "advanced parameters", ENTER)
     answer(child, "envoy listen_port", ENTER)
     answer(child, "Write these files?", ENTER)
