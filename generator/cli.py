@@ -295,7 +295,7 @@ def check(folder: Path = typer.Argument(..., metavar="DIR")) -> None:
 
 @app.command()
 def inject(
-    source: str = typer.Argument(..., metavar="FILE|-", help="Kubernetes YAML to add sidecars to; - reads stdin."),
+    source: str = typer.Argument(..., metavar="FILE|-", help="Kubernetes YAML or a Compose file to add sidecars to; - reads stdin."),
     sidecars: Optional[List[str]] = typer.Option(None, "--with", help="Add a sidecar from the catalog (repeatable).",
                                                  autocompletion=_template_names),
     remove: Optional[List[str]] = typer.Option(None, "--remove", help="Take out a sidecar inject added (repeatable)."),
@@ -312,8 +312,9 @@ def inject(
     show_diff: bool = typer.Option(False, "--diff", help="Show what would change; write nothing (exit 1 if anything would)."),
     no_input: bool = typer.Option(False, "--no-input", help="Never prompt: what the file cannot tell must be a --set."),
 ) -> None:
-    """Add catalog sidecars to an existing Kubernetes workload, wired as `new` renders them;
-    prints the result (or --in-place, --diff) and the changes made to the app's own fields."""
+    """Add catalog sidecars to an existing Kubernetes workload or Compose service, wired as `new`
+    renders them; prints the result (or --in-place, --diff) and the changes made to the app's
+    own fields."""
     with _errors():
         from generator.errors import SpecError
         from generator.inject.derive import Request
@@ -330,14 +331,23 @@ def inject(
                               Request(tuple(sidecars or ()), tuple(sets or ()), kubernetes_version),
                               Target(workload, container, service), tuple(remove or ()),
                               ask=_ask if interactive else None)
+        if outcome.files and not (in_place or show_diff):
+            raise SpecError(f"the sidecars read config files ({', '.join(outcome.files)}), written beside "
+                            f"the compose file: use --in-place (or --diff to see them first); a Compose file "
+                            "on stdout has nowhere to put them")
         for line in outcome.summary:
             typer.echo(line, err=True)
+        if outcome.owned and not (in_place or show_diff):
+            typer.echo(f"no longer used, remove them yourself (or use --in-place): "
+                       f"{', '.join(p for p in outcome.owned if p not in outcome.files)}", err=True)
         if show_diff:
             import difflib
 
             lines = difflib.unified_diff(text.splitlines(keepends=True), outcome.text.splitlines(keepends=True),
                                          f"a/{source}", f"b/{source}")
             shown = "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
+            shown += "".join(f"would write {path}\n" for path in outcome.files)
+            shown += "".join(f"would remove {path}\n" for path in outcome.owned if path not in outcome.files)
             typer.echo(shown or f"{source}: no changes", nl=not shown)
             if shown:
                 raise typer.Exit(1)
@@ -345,8 +355,11 @@ def inject(
             if outcome.text == text:
                 typer.echo(f"{source}: no changes", err=True)
                 return
-            from generator.output.inplace import replace_file
+            from generator.output.inplace import replace_file, write_beside
 
+            # Config files first, so the compose file never names one that is not there yet.
+            for note in write_beside(path.absolute().parent, outcome.files, outcome.owned):
+                typer.echo(note, err=True)
             replace_file(path, outcome.text.encode(), text.encode())
             typer.echo(f"wrote {source}", err=True)
         else:

@@ -72,3 +72,11 @@ def test_errors_are_one_line_and_write_nothing(tmp_path: Path) -> None:
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0], (args, result.stderr)
     assert target.read_text() == (FIXTURES / "examples-newrelic-daemonset.yaml").read_text()
+
+
+def test_the_file_kind_decides_which_options_apply(tmp_path: Path) -> None:
+    compose = FIXTURES / "awesome-compose-nginx-flask-mysql.yaml"
+    wrong = run_cli("inject", str(compose), "--with", "envoy", "--workload", "Deployment/backend")
+    assert wrong.exit_code == 1 and "is a Compose file: name the app with --service" in wrong.stderr
+    other = run_cli("inject", str(FRONTEND), "--with", "envoy", "--service", "frontend")
+    assert other.exit_code == 1 and "is Kubernetes YAML, not a Compose file" in other.stderr

@@ -4,7 +4,7 @@ text of the one workload (and its Services); everything else passes through as i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
@@ -25,6 +25,8 @@ from generator.yamlio import dump, load_text
 class Outcome:
     text: str
     summary: tuple[str, ...]
+    files: dict[str, bytes] = field(default_factory=dict)  # beside the input (Compose config files)
+    owned: dict[str, str] = field(default_factory=dict)  # files an earlier inject wrote there: path -> sha256
 
 
 def inject(text: str, source: str, catalog: Catalog, request: Request, *, workload: str | None = None,

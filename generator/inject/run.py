@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from generator import rules
 from generator.catalog.loader import Catalog
 from generator.errors import SpecError
-from generator.inject import kubernetes
+from generator.inject import compose, kubernetes
 from generator.inject.derive import Ask, Request
 from generator.inject.kubernetes import Outcome
+from generator.yamlio import load_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +32,12 @@ def inject_text(text: str, source: str, catalog: Catalog, request: Request, targ
             rules.kubernetes_version("--kubernetes-version", request.kubernetes_version)
         except rules.RuleError as exc:
             raise SpecError(exc.with_hint) from None
+    documents = load_text(text, source, SpecError, all_documents=True)
+    if len(documents) == 1 and compose.is_compose(documents[0]):
+        if target.workload or target.container:
+            raise SpecError(f"{source} is a Compose file: name the app with --service, not --workload/--container")
+        return compose.inject(text, source, catalog, request, service=target.service, remove=remove, ask=ask)
     if target.service:
-        raise SpecError("--service: Compose files are not supported yet; use a Kubernetes workload")
+        raise SpecError(f"--service: {source} is Kubernetes YAML, not a Compose file; use --workload KIND/NAME")
     return kubernetes.inject(text, source, catalog, request, workload=target.workload,
                              container=target.container, remove=remove, ask=ask)

@@ -126,7 +126,14 @@ class Edits:
                 return
 
     def delete_span(self, start: int, end: int) -> None:
-        self._edits.append((start, end, "", 0, len(self._edits)))
+        self.replace_span(start, end, "")
+
+    def replace_span(self, start: int, end: int, text: str) -> None:
+        self._edits.append((start, end, text, 0, len(self._edits)))
+
+    def line_span(self, node: Node) -> tuple[int, int]:
+        """A block mapping's or sequence's whole lines, from its first line to its last content."""
+        return self._line_start(node.start_mark.index), self._line_end(content_end(node))
 
     def apply(self) -> str:
         text = self.text
@@ -156,8 +163,10 @@ class Edits:
     def _dump(self, value: Any) -> str:
         step = self.style.step
         dumper = _Offset if self.style.offset else _PlainDumper
-        return yaml.dump(value, Dumper=dumper, indent=max(2, min(step, 9)), sort_keys=False,
+        text = yaml.dump(value, Dumper=dumper, indent=max(2, min(step, 9)), sort_keys=False,
                          default_flow_style=False, allow_unicode=True, width=10**6)
+        # A lone plain scalar ends its document with `...`; inside a list it must not.
+        return text[:-4] if text.endswith("\n...\n") else text
 
     def _dash(self, item: Node) -> int:
         i = item.start_mark.index - 1

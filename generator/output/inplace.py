@@ -8,7 +8,7 @@ import stat
 from pathlib import Path
 
 from generator.errors import WriteError
-from generator.output.transaction import uninterrupted
+from generator.output.transaction import sha256, uninterrupted
 
 
 def replace_file(path: Path, data: bytes, expected: bytes) -> None:
@@ -29,3 +29,59 @@ def replace_file(path: Path, data: bytes, expected: bytes) -> None:
         raise WriteError(f"--in-place: cannot write {path}: {exc.strerror or exc}") from None
     finally:
         temp.unlink(missing_ok=True)
+
+
+def write_beside(base: Path, files: dict[str, bytes], owned: dict[str, str]) -> list[str]:
+    """Files beside an edited file (a Compose file's sidecar configs), each written atomically,
+    readable by the sidecars' users (0644 in 0755 folders, whatever the umask). A file already
+    there is replaced only if an earlier inject wrote it and it is unchanged since (`owned`:
+    path -> sha256 then); files of `owned` no longer wanted are removed on the same terms.
+    Returns notes on what was left alone."""
+    notes = []
+    for path, data in files.items():
+        target = base / path
+        if target.is_file() and target.read_bytes() == data:
+            continue
+        if target.exists() and not _unchanged(target, owned.get(path)):
+            raise WriteError(f"{target}: exists and inject did not write it (or it was edited since); "
+                             "nothing written: move it away or take the sidecar out first")
+    for path, data in files.items():
+        target = base / path
+        if target.is_file() and target.read_bytes() == data:
+            continue
+        try:
+            _make_folders(base, target.parent)
+            temp = target.with_name(f".{target.name}.sidecar-new-{os.getpid()}.tmp")
+            with open(temp, "xb") as handle:
+                handle.write(data)
+            os.chmod(temp, 0o644)
+            os.replace(temp, target)
+        except OSError as exc:
+            raise WriteError(f"--in-place: cannot write {target}: {exc.strerror or exc}") from None
+    for path, digest in owned.items():
+        target = base / path
+        if path in files or not target.exists():
+            continue
+        if not _unchanged(target, digest):
+            notes.append(f"kept {target}: edited since inject wrote it")
+            continue
+        target.unlink()
+        folder = target.parent
+        while folder != base and folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+            folder = folder.parent
+    return notes
+
+
+def _unchanged(path: Path, digest: str | None) -> bool:
+    return digest is not None and path.is_file() and not path.is_symlink() and sha256(path) == digest
+
+
+def _make_folders(base: Path, folder: Path) -> None:
+    missing = []
+    while not folder.exists() and folder != base:
+        missing.append(folder)
+        folder = folder.parent
+    for created in reversed(missing):
+        created.mkdir()
+        os.chmod(created, 0o755)
