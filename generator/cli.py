@@ -295,7 +295,7 @@ def check(folder: Path = typer.Argument(..., metavar="DIR")) -> None:
 
 @app.command()
 def inject(
-    source: str = typer.Argument(..., metavar="FILE|-", help="Kubernetes YAML or a Compose file to add sidecars to; - reads stdin."),
+    source: str = typer.Argument(..., metavar="FILE|DIR|-", help="Kubernetes YAML, a Compose file or a kustomize folder; - reads stdin."),
     sidecars: Optional[List[str]] = typer.Option(None, "--with", help="Add a sidecar from the catalog (repeatable).",
                                                  autocompletion=_template_names),
     remove: Optional[List[str]] = typer.Option(None, "--remove", help="Take out a sidecar inject added (repeatable)."),
@@ -324,13 +324,25 @@ def inject(
         if source == "-" and in_place:
             raise SpecError("--in-place: needs a FILE, not - (stdin)")
         path = Path(source)
-        text = sys.stdin.read() if source == "-" else read_text(path, SpecError)
         loaded = _load_catalog(catalog, checkout, directory)
         interactive = not no_input and source != "-" and sys.stdin.isatty() and sys.stderr.isatty()
-        outcome = inject_text(text, "stdin" if source == "-" else source, loaded,
-                              Request(tuple(sidecars or ()), tuple(sets or ()), kubernetes_version),
-                              Target(workload, container, service), tuple(remove or ()),
-                              ask=_ask if interactive else None)
+        request = Request(tuple(sidecars or ()), tuple(sets or ()), kubernetes_version)
+        ask = _ask if interactive else None
+        if source != "-" and path.is_dir():
+            from generator.inject.run import inject_folder
+
+            files = _kustomize_folder(path)
+            if not (in_place or show_diff):
+                raise SpecError(f"{source}: a kustomize folder gets a patch and config files beside its "
+                                "kustomization.yaml: use --in-place (or --diff to see them first)")
+            outcome = inject_folder(files, loaded, request, Target(workload, container, service),
+                                    tuple(remove or ()), ask=ask)
+            path = path / next(iter(files))  # the kustomization comes first
+            text, source = files[path.name], str(path)
+        else:
+            text = sys.stdin.read() if source == "-" else read_text(path, SpecError)
+            outcome = inject_text(text, "stdin" if source == "-" else source, loaded, request,
+                                  Target(workload, container, service), tuple(remove or ()), ask=ask)
         if outcome.files and not (in_place or show_diff):
             raise SpecError(f"the sidecars read config files ({', '.join(outcome.files)}), written beside "
                             f"the compose file: use --in-place (or --diff to see them first); a Compose file "
@@ -346,8 +358,11 @@ def inject(
             lines = difflib.unified_diff(text.splitlines(keepends=True), outcome.text.splitlines(keepends=True),
                                          f"a/{source}", f"b/{source}")
             shown = "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
-            shown += "".join(f"would write {path}\n" for path in outcome.files)
-            shown += "".join(f"would remove {path}\n" for path in outcome.owned if path not in outcome.files)
+            base = path.absolute().parent
+            shown += "".join(f"would write {p}\n" for p, data in outcome.files.items()
+                             if not ((base / p).is_file() and (base / p).read_bytes() == data))
+            shown += "".join(f"would remove {p}\n" for p in outcome.owned
+                             if p not in outcome.files and (base / p).exists())
             typer.echo(shown or f"{source}: no changes", nl=not shown)
             if shown:
                 raise typer.Exit(1)
@@ -364,6 +379,26 @@ def inject(
             typer.echo(f"wrote {source}", err=True)
         else:
             sys.stdout.write(outcome.text)
+
+
+def _kustomize_folder(folder: Path) -> dict[str, str]:
+    """A kustomize folder's kustomization (first), its resource files and inject's own patch files."""
+    from generator.errors import SpecError
+    from generator.inject import kustomize
+    from generator.yamlio import read_text
+
+    names = sorted(p.name for p in folder.iterdir())
+    name = kustomize.kustomization_name(names)
+    if name is None:
+        raise SpecError(f"{folder}: a folder is read as a kustomize base, and it has no kustomization.yaml")
+    files = {name: read_text(folder / name, SpecError)}
+    for relative in kustomize.resources(files[name], str(folder / name)):
+        if (folder / relative).is_file():
+            files[relative] = read_text(folder / relative, SpecError)
+    for own in names:
+        if own.startswith(f"{kustomize.FILES_DIR}-") and own.endswith(".yaml"):
+            files[own] = read_text(folder / own, SpecError)
+    return files
 
 
 def _ask(field: str, why: str):

@@ -63,11 +63,22 @@ def _inject(text: str, source: str, catalog: Catalog, request: Request, workload
     return Outcome(text, tuple(summary))
 
 
-def _patch(text: str, source: str, catalog: Catalog, request: Request, ref: str, container_name: str | None,
-           ask: Ask | None) -> tuple[str, list[str]]:
-    workload = find_workload(compose_all(text, source), ref, source)
-    pod = workload.pod_spec
-    if scalar(get(pod, "hostNetwork")) == "true":
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A workload checked and its sidecars rendered: what inject puts in, before any edit."""
+    workload: Workload
+    app: Node
+    facts: Any
+    parts: dict[str, Any]
+    native: bool
+    version: str
+    used: Any  # the app's values the render used (its Spec's app)
+
+
+def prepare(documents: list[Node | None], source: str, catalog: Catalog, request: Request, ref: str,
+            container_name: str | None, ask: Ask | None) -> Prepared:
+    workload = find_workload(documents, ref, source)
+    if scalar(get(workload.pod_spec, "hostNetwork")) == "true":
         raise SpecError(f"{workload.ref}: hostNetwork: true; sidecars would open their ports on the node "
                         "and share it with every host-network pod, refused")
     app = find_container(workload, container_name, set())
@@ -85,6 +96,25 @@ def _patch(text: str, source: str, catalog: Catalog, request: Request, ref: str,
                       catalog, "kubernetes", ask)
     parts = _parts(rendered, catalog, workload, app, facts.group)
     _refuse_conflicts(workload, app, parts, catalog)
+    return Prepared(workload, app, facts, parts, native, version, rendered.spec.app)
+
+
+def read_from(prepared: Prepared) -> str:
+    """The summary's first line: what the render took from the workload."""
+    facts, used = prepared.facts, prepared.used
+    return (f"{prepared.workload.ref}: app container {facts.container}, port {used.port}"
+            f"{'' if facts.port else ' (no containerPort: default)'}, health path {used.health_path}"
+            f"{'' if facts.health_path else ' (no httpGet probe: default)'}"
+            + (f", group {facts.group}" if facts.group is not None else "")
+            + " (--set app.FIELD=VALUE to change)")
+
+
+def _patch(text: str, source: str, catalog: Catalog, request: Request, ref: str, container_name: str | None,
+           ask: Ask | None) -> tuple[str, list[str]]:
+    prepared = prepare(compose_all(text, source), source, catalog, request, ref, container_name, ask)
+    workload, app, facts, parts, native, version = (prepared.workload, prepared.app, prepared.facts,
+                                                    prepared.parts, prepared.native, prepared.version)
+    pod = workload.pod_spec
     edits = Edits(text)
     edits.style = detect_style(edits, pod)
     key = "initContainers" if native else "containers"
@@ -94,7 +124,8 @@ def _patch(text: str, source: str, catalog: Catalog, request: Request, ref: str,
     record["volumes"] = _add_items(edits, pod, "volumes", parts["volumes"])
     record["env"] = _add_items(edits, app, "env", parts["env"])
     record["mounts"] = _add_items(edits, app, "volumeMounts", parts["mounts"])
-    record["services"], moved = _move_target_ports(edits, text, workload, facts, parts["front_port"])
+    record["services"], moved = move_target_ports(edits, text, compose_all(text, source), workload, facts,
+                                                  parts["front_port"])
     record["configmaps"] = [cm["metadata"]["name"] for cm in parts["configmaps"]]
     if parts["configmaps"]:
         edits.append_text("".join(f"---\n{dump(cm)}" for cm in parts["configmaps"]))
@@ -109,13 +140,7 @@ def _patch(text: str, source: str, catalog: Catalog, request: Request, ref: str,
         record["record"] = rec.plan_keys(text, get(workload.document, "metadata"), "annotations", {rec.KEY: ""})
     encoded = rec.encode(record)
     _apply_annotations(edits, workload, annotations, record, encoded, own)
-    app_spec = rendered.spec.app
-    lines = [f"{workload.ref}: app container {facts.container}, port {app_spec.port}"
-             f"{'' if facts.port else ' (no containerPort: default)'}, health path {app_spec.health_path}"
-             f"{'' if facts.health_path else ' (no httpGet probe: default)'}"
-             + (f", group {facts.group}" if facts.group is not None else "")
-             + " (--set app.FIELD=VALUE to change)"]
-    return edits.apply(), lines + _summary(workload, facts.container, parts, record, moved, native)
+    return edits.apply(), [read_from(prepared), *summary(workload, facts.container, parts, record, moved, native)]
 
 
 def _with_record(annotations: dict[str, str], own: bool) -> dict[str, Any]:
@@ -223,8 +248,8 @@ def _add_items(edits: Edits, parent: Node, key: str, values: list[Any]) -> dict[
     return {"names": names, "created": False}
 
 
-def _move_target_ports(edits: Edits, text: str, workload: Workload, facts, front: int | None
-                       ) -> tuple[list[dict[str, Any]], list[str]]:
+def move_target_ports(edits: Edits | None, text: str | None, documents: list[Node | None], workload: Workload,
+                      facts, front: int | None) -> tuple[list[dict[str, Any]], list[str]]:
     """Services in the input that send the app's traffic to the app itself now send it to the
     proxy in front of it (numeric: named targetPorts on native sidecars were ignored before
     1.32, kubernetes#127958)."""
@@ -233,7 +258,7 @@ def _move_target_ports(edits: Edits, text: str, workload: Workload, facts, front
     labels = _pairs(dig(workload.template, "metadata", "labels"))
     targets = {str(facts.port), facts.port_name} - {None}
     changed, moved = [], []
-    for document in compose_all(text, "services"):
+    for document in documents:
         if scalar(get(document, "kind")) != "Service" or scalar(dig(document, "metadata", "namespace")) != workload.namespace:
             continue
         pairs = _pairs(dig(document, "spec", "selector"))
@@ -244,15 +269,21 @@ def _move_target_ports(edits: Edits, text: str, workload: Workload, facts, front
             target = get(port, "targetPort")
             if scalar(target if target is not None else get(port, "port")) not in targets:
                 continue
-            old = text[target.start_mark.index:target.end_mark.index] if target is not None else None
-            if target is None:
+            old = text[target.start_mark.index:target.end_mark.index] if target is not None and text else None
+            if edits is None:
+                pass  # a kustomize patch says it instead (inject/kustomize.py)
+            elif target is None:
                 edits.add_key(port, "targetPort", front)
             else:
                 edits.replace(target, str(front))
-            changed.append({"name": name, "index": index, "old": old})
+            changed.append({"name": name, "index": index, "old": old, "port": _int_or_text(scalar(get(port, "port")))})
             moved.append(f"Service/{name}: port {scalar(get(port, 'port'))} targetPort "
                          f"{scalar(target) if target is not None else '(unset)'} -> {front}")
     return changed, moved
+
+
+def _int_or_text(value: str | None) -> Any:
+    return int(value) if value is not None and value.isdigit() else value
 
 
 def _pairs(node: Node | None) -> dict[str | None, str | None]:
@@ -306,13 +337,13 @@ def _document_end(text: str, document: Node) -> int:
     return len(text) if found < 0 else found + 1
 
 
-def _summary(workload: Workload, app: str, parts: dict[str, Any], record: dict[str, Any], moved: list[str],
+def summary(workload: Workload, app: str, parts: dict[str, Any], record: dict[str, Any], moved: list[str],
              native: bool) -> list[str]:
     where = "initContainers, native sidecars" if native else "containers, classic sidecars"
     lines = [f"{workload.ref}: added {', '.join(s['name'] for s in parts['sidecars'])} ({where})"]
     if parts["volumes"]:
         lines.append(f"{workload.ref}: added volumes {', '.join(v['name'] for v in parts['volumes'])}")
-    if parts["configmaps"]:
+    if record["configmaps"]:
         lines.append("added ConfigMaps " + ", ".join(record["configmaps"]) + " (new documents at the end)")
     lines.append("changes to the app's own fields:")
     for entry in parts["env"]:
