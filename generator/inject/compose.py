@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from typing import Any
 
 import yaml
@@ -15,19 +14,13 @@ import yaml
 from generator.catalog.loader import Catalog
 from generator.errors import SpecError
 from generator.inject import record as rec
-from generator.inject.derive import Ask, Rendered, Request, app_name, render
+from generator.inject.compose_wiring import NETWORK_KEYS, container_port, facts_of, wire
+from generator.inject.derive import Ask, Request, app_name, render
 from generator.inject.kubernetes import Outcome
-from generator.inject.splice import Edits, Node, Style, compose_all, get, scalar
-from generator.model.pod import APP_LOGS, NAMESPACE_HOLDER, build_pod
-from generator.output.naming import CONFIG_DIR
+from generator.inject.splice import Edits, Node, Style, compose_all, detect_style, get, scalar
 from generator.yamlio import load_text
 
 EXTENSION = "x-sidecar-new"
-FILES_DIR = "sidecar-new"  # beside the compose file: sidecar-new/<service>/<sidecar>/...
-# What `network_mode: service:` cannot be combined with: they move to the holder, which owns
-# the namespace now (compose-spec 05-services.md, network_mode).
-NETWORK_KEYS = ("ports", "expose", "networks", "hostname", "domainname", "dns", "dns_opt", "dns_search",
-                "extra_hosts", "mac_address", "links")
 
 
 def is_compose(data: Any) -> bool:
@@ -49,16 +42,10 @@ def _inject(text: str, data: dict, source: str, catalog: Catalog, request: Reque
     name = _pick(data, service, source)
     old = rec.decode(((data.get(EXTENSION) or {}) if isinstance(data.get(EXTENSION), dict) else {}).get(name),
                      f"{EXTENSION}.{name}")
-    original, kept, sets, owned = text, list(request.sidecars), list(request.sets), {}
+    original, owned = text, {}
     if old is not None:
         original, owned = _undo(text, source, name, old), dict(old.get("files", {}))
-        kept = [*old["sidecars"], *kept]
-        sets = [s for s in old.get("set", []) if not any(s.startswith(f"sidecars.{r}.") for r in remove)] + sets
-    for sidecar in remove:
-        if sidecar not in kept:
-            raise SpecError(f"--remove {sidecar}: not injected into service {name} "
-                            f"(injected: {', '.join(old['sidecars']) if old else 'nothing'})")
-    kept = [s for s in dict.fromkeys(kept) if s not in remove]
+    kept, sets = rec.combine(old, request.sidecars, request.sets, remove, f"service {name}")
     if not kept:
         return Outcome(original, (f"services.{name}: removed {', '.join(remove)}; the file is as it was before inject",),
                        {}, owned)
@@ -102,10 +89,10 @@ def _patch(text: str, source: str, catalog: Catalog, request: Request, name: str
         if isinstance(spec, dict) and spec.get("network_mode") in (f"service:{name}", f"container:{name}"):
             raise SpecError(f"services.{other}: already joins {name}'s network namespace "
                             f"(network_mode: {spec['network_mode']}); inject would move it")
-    facts = _facts(app)
+    facts = facts_of(app)
     rendered = render({"name": app_name(name), "image": app.get("image"), "port": facts["port"],
                        "health_path": facts["health_path"]}, request, catalog, "compose", ask)
-    parts = _parts(rendered, catalog, name, app, facts)
+    parts = wire(rendered, catalog, name, app, facts)
     _refuse_conflicts(data, name, app, parts)
     nodes = compose_all(text, source)[0]
     services_node = get(nodes, "services")
@@ -159,136 +146,6 @@ def _patch(text: str, source: str, catalog: Catalog, request: Request, name: str
     return edits.apply(), _summary(name, app, parts, facts), parts["files"]
 
 
-def _facts(app: dict) -> dict[str, Any]:
-    """The app's port (its first published or exposed container port) and health path (a URL
-    in its healthcheck), as far as the service says."""
-    port = None
-    for entry in [*(app.get("ports") or []), *(app.get("expose") or [])]:
-        port = _container_port(entry)
-        if port:
-            break
-    test = app.get("healthcheck", {}).get("test") if isinstance(app.get("healthcheck"), dict) else None
-    words = " ".join(test) if isinstance(test, list) else str(test or "")
-    url = re.search(r"https?://[^/\s:'\"]+(?::(\d+))?(/[^\s'\"]*)?", words)
-    if url and port is None and url.group(1):
-        port = int(url.group(1))
-    healthy = bool(test) and test != ["NONE"] and not app.get("healthcheck", {}).get("disable")
-    return {"port": port, "health_path": url.group(2) if url and url.group(2) else None, "healthy": healthy,
-            "user": str(app.get("user") or "")}
-
-
-def _container_port(entry: Any) -> int | None:
-    if isinstance(entry, dict):
-        target = entry.get("target")
-        return int(target) if isinstance(target, int) or str(target).isdigit() else None
-    text = str(entry).split("/")[0].rsplit(":", 1)[-1]
-    return int(text) if text.isdigit() else None
-
-
-def _retarget(entry: Any, port: int | None, proxy: int | None) -> Any:
-    """A published port of the app, now published by the holder: to the proxy if one fronts it."""
-    if proxy is None or _container_port(entry) != port:
-        return entry
-    if isinstance(entry, dict):
-        return {**entry, "target": proxy}
-    head, _, protocol = str(entry).partition("/")
-    parts = head.rsplit(":", 1)
-    moved = f"{parts[0]}:{proxy}" if len(parts) == 2 else f"{proxy}"
-    return moved + (f"/{protocol}" if protocol else "") if not isinstance(entry, int) else proxy
-
-
-def _parts(rendered: Rendered, catalog: Catalog, name: str, app: dict, facts: dict[str, Any]) -> dict[str, Any]:
-    """The rendered services renamed for this service and wired to it."""
-    document = rendered.document("compose.yaml")
-    spec = rendered.spec
-    rendered_app = document["services"][spec.app.name]
-    holder_name = f"{name}-{NAMESPACE_HOLDER}"
-    names = {c.name: f"{name}-{c.name}" for c in spec.sidecars}
-    volume_names = {v: f"{name}-{v}" for v in document.get("volumes", {})}
-    shared = _existing_log_source(app, spec.app.log_dir)
-    config_prefix = f"./{CONFIG_DIR}/"
-    proxy = None
-    holder = dict(document["services"][NAMESPACE_HOLDER])
-    published = [p for p in holder.pop("ports", [])]
-    public = [int(str(p).split(":")[-1].split("/")[0]) for p in published]
-    if public and spec.app.port not in public:
-        proxy = public[0]
-    for key in NETWORK_KEYS:
-        if key in app:
-            holder[key] = app[key]
-    holder["networks"] = _aliased(app.get("networks"), name)
-    if "ports" in holder:
-        holder["ports"] = [_retarget(p, spec.app.port, proxy) for p in holder["ports"]]
-    if "expose" in holder:
-        holder["expose"] = [_retarget(p, spec.app.port, proxy) for p in holder["expose"]]
-    services = {holder_name: _with_profiles(holder, app)}
-    for sidecar in spec.sidecars:
-        service = dict(document["services"][sidecar.name])
-        service["network_mode"] = f"service:{holder_name}"
-        condition = "service_healthy" if facts["healthy"] else "service_started"
-        service["depends_on"] = {holder_name: {"condition": "service_started"}, name: {"condition": condition}}
-        mounts = []
-        for mount in service.get("volumes", []):
-            mount = dict(mount)
-            if mount["type"] == "bind" and mount["source"].startswith(config_prefix):
-                mount["source"] = f"./{FILES_DIR}/{name}/" + mount["source"].removeprefix(config_prefix)
-            elif mount["source"] == APP_LOGS and shared:
-                mount.update(shared)
-            else:
-                mount["source"] = volume_names[mount["source"]]
-            mounts.append(mount)
-        if mounts:
-            service["volumes"] = mounts
-        services[names[sidecar.name]] = _with_profiles(service, app)
-    used = {m["source"] for s in services.values() for m in s.get("volumes", []) if isinstance(m, dict)}
-    volumes = {volume_names[v]: spec_ for v, spec_ in document.get("volumes", {}).items()
-               if volume_names[v] in used}  # not the app's own scratch space (`new`'s /tmp)
-    uid = facts["user"].split(":")[0]
-    if f"{name}-{APP_LOGS}" in volumes and uid.isdigit():  # the app writes its logs as its own user
-        options = volumes[f"{name}-{APP_LOGS}"]["driver_opts"]
-        options["o"] = re.sub(r"uid=\d+", f"uid={uid}", options["o"])
-    app_mounts = [] if shared else [{**m, "source": volume_names[m["source"]]} for m in rendered_app.get("volumes", [])
-                                    if m["source"] == APP_LOGS]
-    files = {f"{FILES_DIR}/{name}/" + path.removeprefix(f"{CONFIG_DIR}/"): data
-             for path, data in rendered.files.items() if path.startswith(f"{CONFIG_DIR}/")}
-    return {"holder_name": holder_name, "services": services, "volumes": volumes, "files": files,
-            "env": rendered_app.get("environment", {}), "app_mounts": app_mounts, "proxy": proxy,
-            "port": spec.app.port,
-            # the ports the model gives each sidecar (Compose services joined to a namespace list none)
-            "sidecar_ports": {p.number: names[c.name] for c in build_pod(spec, catalog).sidecars for p in c.ports}}
-
-
-def _with_profiles(service: dict, app: dict) -> dict:
-    # A holder or sidecar outside the app's profiles would start without it (or refuse to).
-    return {**service, "profiles": list(app["profiles"])} if app.get("profiles") else service
-
-
-def _aliased(networks: Any, name: str) -> dict[str, Any]:
-    """The app's networks on the holder, each with the app's name as an alias, so the other
-    services still reach it by name (now through the holder's namespace)."""
-    if not networks:
-        return {"default": {"aliases": [name]}}
-    if isinstance(networks, list):
-        return {n: {"aliases": [name]} for n in networks}
-    result = {}
-    for network, settings in networks.items():
-        settings = dict(settings or {})
-        settings["aliases"] = list(dict.fromkeys([*(settings.get("aliases") or []), name]))
-        result[network] = settings
-    return result
-
-
-def _existing_log_source(app: dict, log_dir: str | None) -> dict[str, Any] | None:
-    """The app already mounts something at its log folder: the log shipper reads that."""
-    for mount in app.get("volumes") or []:
-        if isinstance(mount, dict) and mount.get("target") == log_dir and mount.get("source"):
-            return {"type": mount.get("type", "volume"), "source": mount["source"]}
-        if isinstance(mount, str) and log_dir and mount.split(":")[1:2] == [log_dir]:
-            source = mount.split(":")[0]
-            return {"type": "bind" if source.startswith((".", "/", "~")) else "volume", "source": source}
-    return None
-
-
 def _refuse_conflicts(data: dict, name: str, app: dict, parts: dict[str, Any]) -> None:
     for service in parts["services"]:
         if service in data["services"]:
@@ -296,7 +153,7 @@ def _refuse_conflicts(data: dict, name: str, app: dict, parts: dict[str, Any]) -
     for volume in parts["volumes"]:
         if volume in (data.get("volumes") or {}):
             raise SpecError(f"volumes.{volume}: the name is taken (inject would add a volume of that name)")
-    used = {_container_port(p) for p in [*(app.get("ports") or []), *(app.get("expose") or [])]} - {None}
+    used = {container_port(p) for p in [*(app.get("ports") or []), *(app.get("expose") or [])]} - {None}
     for number, owner in parts["sidecar_ports"].items():
         if number in used and number != parts["port"]:
             raise SpecError(f"services.{name}: port {number} of {owner} is in use by the app; pick another "
@@ -340,13 +197,9 @@ def _span(edits: Edits, node: Node) -> tuple[int, int]:
 
 
 def _style(edits: Edits, services: Node) -> Style:
+    """The file's list indentation, read from its first service's first block list."""
     first = services.value[0][1] if isinstance(services, yaml.MappingNode) and services.value else None
-    for k, v in first.value if isinstance(first, yaml.MappingNode) else ():
-        if isinstance(v, yaml.SequenceNode) and v.value and not v.flow_style:
-            dash = edits._dash(v.value[0])
-            offset = dash - edits._line_start(dash) - k.start_mark.column
-            return Style(step=offset if offset >= 2 else 2, offset=max(0, offset))
-    return Style()
+    return detect_style(edits, first, None)
 
 
 def _undo(text: str, source: str, name: str, record: dict[str, Any]) -> str:

@@ -14,7 +14,8 @@ from generator.catalog.loader import Catalog
 from generator.errors import SpecError
 from generator.inject import record as rec
 from generator.inject.derive import Ask, Rendered, Request, app_name, render
-from generator.inject.splice import Edits, Node, compose_all, detect_style, dig, get, items, named, scalar
+from generator.inject.kubernetes_undo import undo
+from generator.inject.splice import Edits, Node, compose_all, detect_style, dig, get, items, scalar
 from generator.inject.workload import (RUNS_TO_COMPLETION, Workload, all_ports, capability_of, find_container,
                                        find_workload, read_app)
 from generator.model.pod import APP_LOGS
@@ -44,18 +45,12 @@ def _inject(text: str, source: str, catalog: Catalog, request: Request, workload
             container: str | None, remove: tuple[str, ...], ask: Ask | None) -> Outcome:
     chosen = find_workload(compose_all(text, source), workload, source)
     old = rec.decode(scalar(dig(chosen.document, "metadata", "annotations", rec.KEY)), chosen.ref)
-    original, kept, sets, version = text, list(request.sidecars), list(request.sets), request.kubernetes_version
+    original, version = text, request.kubernetes_version
     if old is not None:
-        original = _undo(text, source, chosen.ref, old)
-        kept = [*old["sidecars"], *kept]
-        sets = [s for s in old.get("set", []) if not any(s.startswith(f"sidecars.{r}.") for r in remove)] + sets
+        original = undo(text, source, chosen.ref, old)
         container = container or old.get("container")
         version = version or old.get("kubernetes")
-    for name in remove:
-        if name not in kept:
-            raise SpecError(f"--remove {name}: not injected into {chosen.ref} "
-                            f"(injected: {', '.join(old['sidecars']) if old else 'nothing'})")
-    kept = [name for name in dict.fromkeys(kept) if name not in remove]
+    kept, sets = rec.combine(old, request.sidecars, request.sets, remove, chosen.ref)
     if not kept:
         return Outcome(original, (f"{chosen.ref}: removed {', '.join(remove)}; the file is as it was before inject",))
     text, summary = _patch(original, source, catalog, Request(tuple(kept), tuple(sets), version),
@@ -288,53 +283,6 @@ def _int_or_text(value: str | None) -> Any:
 
 def _pairs(node: Node | None) -> dict[str | None, str | None]:
     return {scalar(k): scalar(v) for k, v in node.value} if isinstance(node, yaml.MappingNode) else {}
-
-
-def _undo(text: str, source: str, ref: str, record: dict[str, Any]) -> str:
-    """The text as it was before inject, from what the record says was added."""
-    documents = compose_all(text, source)
-    workload = find_workload(documents, ref, source)
-    pod, edits = workload.pod_spec, Edits(text)
-    for key, app_key in (("containers", None), ("volumes", None), ("env", "env"), ("mounts", "volumeMounts")):
-        part = record.get(key) or {}
-        parent = pod if app_key is None else named(get(pod, "containers"), record.get("container"))
-        section = part.get("key", key) if app_key is None else app_key
-        if parent is None or get(parent, section) is None:
-            continue
-        if part.get("created"):
-            edits.delete_key(parent, section)
-            continue
-        for name in part.get("names", []):
-            found = named(get(parent, section), name)
-            if found is not None:
-                edits.delete_item(found)
-    own = workload.template is workload.document
-    parent, section = ((workload.template, "metadata") if record.get("annotations_at") == "metadata"
-                       else (get(workload.template, "metadata"), "annotations"))
-    rec.undo_keys(edits, parent, section, record["annotations"])
-    if not own and record.get("record"):
-        rec.undo_keys(edits, get(workload.document, "metadata"), "annotations", record["record"])
-    for service in record.get("services", []):
-        document = next((d for d in documents if scalar(get(d, "kind")) == "Service"
-                         and scalar(dig(d, "metadata", "name")) == service["name"]), None)
-        ports = items(dig(document, "spec", "ports"))
-        if service["index"] < len(ports):
-            port = ports[service["index"]]
-            if service["old"] is None:
-                edits.delete_key(port, "targetPort")
-            elif get(port, "targetPort") is not None:
-                edits.replace(get(port, "targetPort"), service["old"])
-    for document in documents:
-        if scalar(get(document, "kind")) == "ConfigMap" and scalar(dig(document, "metadata", "name")) in record.get("configmaps", []):
-            start = text.rfind("---", 0, document.start_mark.index)
-            edits.delete_span(start, _document_end(text, document))
-    result = edits.apply()
-    return result
-
-
-def _document_end(text: str, document: Node) -> int:
-    found = text.find("\n---", document.start_mark.index)
-    return len(text) if found < 0 else found + 1
 
 
 def summary(workload: Workload, app: str, parts: dict[str, Any], record: dict[str, Any], moved: list[str],

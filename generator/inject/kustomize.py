@@ -50,20 +50,13 @@ def inject(text: str, kustomization: str, resource_files: dict[str, str], patche
     chosen = find_workload(documents, workload, kustomization)
     patch_path = f"{FILES_DIR}-{chosen.name}.yaml"
     old = _old_record(patches, patch_path, chosen.ref)
-    original, kept, sets, owned = text, list(request.sidecars), list(request.sets), {}
-    version = request.kubernetes_version
+    original, owned, version = text, {}, request.kubernetes_version
     if old is not None:
         original = _undo(text, kustomization, old)
         owned = {patch_path: hashlib.sha256(patches[patch_path].encode()).hexdigest(), **old.get("files", {})}
-        kept = [*old["sidecars"], *kept]
-        sets = [s for s in old.get("set", []) if not any(s.startswith(f"sidecars.{r}.") for r in remove)] + sets
         container = container or old.get("container")
         version = version or old.get("kubernetes")
-    for name in remove:
-        if name not in kept:
-            raise SpecError(f"--remove {name}: not injected into {chosen.ref} "
-                            f"(injected: {', '.join(old['sidecars']) if old else 'nothing'})")
-    kept = [n for n in dict.fromkeys(kept) if n not in remove]
+    kept, sets = rec.combine(old, request.sidecars, request.sets, remove, chosen.ref)
     if not kept:
         return Outcome(original, (f"{chosen.ref}: removed {', '.join(remove)}; the folder is as it was before inject",),
                        {}, owned)

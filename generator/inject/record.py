@@ -31,6 +31,21 @@ def decode(text: str | None, where: str) -> dict[str, Any] | None:
     return record
 
 
+def combine(old: dict[str, Any] | None, sidecars: tuple[str, ...], sets: tuple[str, ...],
+            remove: tuple[str, ...], where: str) -> tuple[list[str], list[str]]:
+    """The sidecars and --set values a re-run injects: those recorded, then those asked for,
+    without the ones to remove (and their --set values); a removal of something never
+    injected is refused."""
+    kept = [*(old["sidecars"] if old else []), *sidecars]
+    recorded = old.get("set", []) if old else []
+    for name in remove:
+        if name not in kept:
+            raise SpecError(f"--remove {name}: not injected into {where} "
+                            f"(injected: {', '.join(old['sidecars']) if old else 'nothing'})")
+    kept_sets = [s for s in recorded if not any(s.startswith(f"sidecars.{r}.") for r in remove)] + list(sets)
+    return [n for n in dict.fromkeys(kept) if n not in remove], kept_sets
+
+
 def scalar_text(value: Any) -> str:
     """A scalar as YAML text for a value replaced in place (JSON strings are YAML strings)."""
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else json.dumps(str(value))

@@ -199,11 +199,11 @@ class _Offset(_PlainDumper):
         return super().increase_indent(flow, False)
 
 
-def detect_style(edits: Edits, mapping: Node | None, seq_key: str = "containers") -> Style:
+def detect_style(edits: Edits, mapping: Node | None, seq_key: str | None = "containers") -> Style:
     """The document's block-sequence offset, read from the `seq_key` list of `mapping` (a
-    pod spec's containers), so new blocks look like their neighbours."""
+    pod spec's containers; None: its first block list), so new blocks look like their neighbours."""
     for k, v in mapping.value if isinstance(mapping, yaml.MappingNode) else ():
-        if k.value == seq_key and isinstance(v, yaml.SequenceNode) and v.value and not v.flow_style:
+        if seq_key in (None, k.value) and isinstance(v, yaml.SequenceNode) and v.value and not v.flow_style:
             dash = edits._dash(v.value[0])
             offset = dash - edits._line_start(dash) - k.start_mark.column
             return Style(step=offset if offset >= 2 else 2, offset=max(0, offset))
