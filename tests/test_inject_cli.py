@@ -80,3 +80,21 @@ def test_the_file_kind_decides_which_options_apply(tmp_path: Path) -> None:
     assert wrong.exit_code == 1 and "is a Compose file: name the app with --service" in wrong.stderr
     other = run_cli("inject", str(FRONTEND), "--with", "envoy", "--service", "frontend")
     assert other.exit_code == 1 and "is Kubernetes YAML, not a Compose file" in other.stderr
+
+
+def test_in_a_terminal_what_the_file_cannot_tell_is_asked(tmp_path: Path) -> None:
+    """fluentd needs the app's log folder, which a Deployment does not say: a terminal asks."""
+    import pexpect
+
+    target = tmp_path / "frontend.yaml"
+    target.write_text(FRONTEND.read_text())
+    env = {**os.environ, "TERM": "xterm", "PYTHONPATH": str(Path(__file__).parent.parent)}
+    child = pexpect.spawn(sys.executable, ["-m", "generator", "inject", str(target), "--with", "fluentd",
+                                           "--in-place"], env=env, encoding="utf-8", timeout=30)
+    child.expect_exact("app.log_dir: is required by sidecar 'fluentd'")
+    child.expect_exact("app.log_dir")
+    child.sendline("/var/log/frontend")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0, child.before
+    assert "mountPath: /var/log/frontend" in target.read_text()

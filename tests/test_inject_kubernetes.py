@@ -290,3 +290,9 @@ def test_remove_of_a_sidecar_that_was_not_injected_is_refused() -> None:
 def test_a_flow_style_list_to_extend_is_refused_in_one_line() -> None:
     flow = fixture(JAVAWEB).replace("  volumes:\n    - name: app-volume\n      emptyDir: {}\n", "  volumes: []\n")
     assert re.fullmatch(r"line \d+: volumes: is empty or not a list; write it as a block list .*", error_of(flow, "envoy"))
+
+
+def test_an_existing_collector_counts_as_the_telemetry_sidecar_it_is() -> None:
+    collector = with_container("      - name: otel\n        image: otel/opentelemetry-collector-contrib:0.100.0\n")
+    assert error_of(collector, "otel-collector", container="php-redis") == (
+        "Deployment/frontend: container 'otel' is already a telemetry sidecar; 'otel-collector' would be a second one")

@@ -151,7 +151,7 @@ def _int(text: str | None) -> int | None:
 KNOWN_SIDECARS = {"envoyproxy/envoy": "proxy", "istio/proxyv2": "proxy", "linkerd/proxy": "proxy",
                   "fluentd": "logging", "fluent-bit": "logging", "filebeat": "logging", "promtail": "logging",
                   "timberio/vector": "logging", "statsd-exporter": "metrics",
-                  "opentelemetry-collector": "metrics"}
+                  "opentelemetry-collector": "telemetry"}
 
 
 def capability_of(image: str | None, catalog_images: dict[str, str]) -> str | None:
