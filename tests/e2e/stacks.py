@@ -52,6 +52,9 @@ APP_PORT = 8080  # fixed in the app image (tests/e2e/app)
 PAUSE_IMAGE = "localhost/sidecar-new-test/pause:1.0"  # built by conftest; the e2e catalog names it
 # Real programs from Debian's packages, built by scripts/e2e-setup.sh (no registry is reachable).
 PROMETHEUS_IMAGE = "localhost/sidecar-new-test/prometheus:1.0"
+NGINX_IMAGE = "localhost/sidecar-new-test/nginx:1.0"
+PGBOUNCER_IMAGE = "localhost/sidecar-new-test/pgbouncer:1.0"
+POSTGRES_IMAGE = "localhost/sidecar-new-test/postgresql:1.1"
 
 
 def e2e_answers(name: str, first_port: int, kubernetes_version: str = "1.33",
@@ -80,14 +83,14 @@ def kustomize(out: Path) -> Path:
     return manifest
 
 
-def render(answers: dict[str, Any], folder: Path, umask: int | None = None) -> Path:
-    """Render through the real CLI with the e2e catalog (exercises --catalog PATH), under
-    `umask` when given (as on a hardened host)."""
+def render(answers: dict[str, Any], folder: Path, umask: int | None = None, catalog: Path = CATALOG) -> Path:
+    """Render through the real CLI with the e2e catalog (exercises --catalog PATH) or another,
+    under `umask` when given (as on a hardened host)."""
     folder.mkdir(parents=True, exist_ok=True)
     answers_file = folder / "answers.yaml"
     answers_file.write_text(yaml.safe_dump(answers, sort_keys=False))
     out = folder / "out"
-    run(sys.executable, "-m", "generator", "new", "--answers", str(answers_file), "--catalog", str(CATALOG),
+    run(sys.executable, "-m", "generator", "new", "--answers", str(answers_file), "--catalog", str(catalog),
         "--no-input", "--output", str(out), timeout=60, umask=umask)
     return out
 
@@ -237,7 +240,7 @@ def container(engine: str, name: str, image: str, options: tuple[str, ...] = (),
     """`ENGINE run -d --name NAME OPTIONS IMAGE COMMAND`, always removed on the way out (test
     failed or not). Hardened as the generated services are: read-only root, no capabilities,
     no new privileges."""
-    remove = (engine, "rm", "-f", "-t", "0", name)
+    remove = (engine, "rm", "-f", *(("-t", "0") if engine == "podman" else ()), name)  # docker rm has no -t
     run(*remove, check=False)  # a leftover of an interrupted earlier run
     try:
         run(engine, "run", "-d", "--name", name, "--read-only", "--cap-drop", "ALL",

@@ -41,4 +41,4 @@ def test_from_kubernetes_1_29_the_stand_ins_are_native_sidecars_in_start_order(t
 def test_the_e2e_catalog_passes_catalog_lint() -> None:
     linted = sidecar_new("catalog", "lint", str(CATALOG))
     assert linted.returncode == 0, linted.stdout + linted.stderr
-    assert "3 template(s) ok" in linted.stdout
+    assert "4 template(s) ok" in linted.stdout
