@@ -22,7 +22,7 @@ import os
 import subprocess
 import tempfile
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Callable, Mapping
 
 from generator.errors import WriteError
 from generator.output.fileset import FileSet
@@ -40,17 +40,19 @@ def sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def merge_tree(base: FileSet, ours: Mapping[str, bytes | None], theirs: FileSet,
+def merge_tree(base: Callable[[], FileSet], ours: Mapping[str, bytes | None], theirs: FileSet,
                recorded: Mapping[str, str], labels: tuple[str, str, str]) -> Merged:
-    """`ours`: each path's bytes in the folder (None: absent); `recorded`: the record's hash of
-    each file sidecar-new wrote; labels: (ours, base, theirs) for conflict markers."""
+    """`base`: makes the old render, called only if some file changed on both sides (most
+    updates never need it: a render saved); `ours`: each path's bytes in the folder (None:
+    absent); `recorded`: the record's hash of each file sidecar-new wrote; labels: (ours,
+    base, theirs) for conflict markers."""
     files: dict[str, bytes] = {}
     conflicts: list[str] = []
     notes: list[str] = []
     adopted: set[str] = set()
+    made: list[FileSet] = []
     for path in sorted(set(theirs) | set(recorded)):
         mine, new, old_hash = ours.get(path), theirs.get(path), recorded.get(path)
-        old = base.get(path) if old_hash is not None and path in base and sha(base[path]) == old_hash else None
         if new is None:
             if mine is not None and old_hash is not None and sha(mine) != old_hash:
                 notes.append(f"kept {path}: edited here, no longer generated")
@@ -67,8 +69,14 @@ def merge_tree(base: FileSet, ours: Mapping[str, bytes | None], theirs: FileSet,
         elif old_hash is not None and sha(new) == old_hash:
             files[path] = mine  # the catalog did not change it: the edit stays
         else:
+            old = None
             if old_hash is None:
                 adopted.add(path)  # the user's own file where the catalog now writes one
+            else:
+                if not made:
+                    made.append(base())
+                found = made[0].get(path)
+                old = found if found is not None and sha(found) == old_hash else None
             text, clean = merge_text(mine, old if old is not None else b"", new, labels)
             files[path] = text
             if not clean:

@@ -135,7 +135,6 @@ def _update(folder: Path, change: Change, catalogs: Catalogs, show_diff: bool) -
     new_answers = _changed(answers, change)
     image_kept = (new_answers.get("app") or {}).get("image") == (answers.get("app") or {}).get("image")
     theirs = build(parse_spec(new_answers, new_catalog, change.allow_unpinned or image_kept), new_catalog)
-    base = _base(answers, old_source, catalogs)
     if os.path.lexists(folder / TX):
         if show_diff:
             raise WriteError(f"{folder}: an earlier run was killed while updating it; run update "
@@ -144,7 +143,7 @@ def _update(folder: Path, change: Change, catalogs: Catalogs, show_diff: bool) -
     ours = {path: _read(folder / path) for path in set(theirs) | set(recorded)}
     old_version = _version(made.get("catalog"))
     labels = (f"yours ({folder})", f"catalog {old_version}", f"catalog {_version(new_catalog.provenance)}")
-    merged = merge_tree(base, ours, {p: d for p, d in theirs.items() if p != RECORD}, recorded, labels)
+    merged = merge_tree(lambda: _base(answers, old_source, catalogs), ours, {p: d for p, d in theirs.items() if p != RECORD}, recorded, labels)
     files = {**merged.files, RECORD: theirs[RECORD]}
     # Markers a person has not resolved yet (from this merge or an earlier one) keep the
     # service in conflict, so a second update does not report it as fine.
