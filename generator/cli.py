@@ -21,6 +21,7 @@ app = typer.Typer(add_completion=True, pretty_exceptions_enable=False, rich_mark
 _state = {"debug": False}
 _CATALOG_HELP = ("Catalog: a folder, git URL, .zip file or abbreviation such as gh:org/repo "
                  "[default: $SIDECAR_NEW_CATALOG, else built-in].")
+_CATALOGS_HELP = _CATALOG_HELP + " Repeat to stack catalogs, searched in order (--catalog team --catalog builtin)."
 _CHECKOUT_HELP = "Branch, tag or commit to check out of a git/hg --catalog."
 _DIRECTORY_HELP = "Subfolder of the --catalog that holds catalog.yaml."
 _OFFLINE_HELP = "Use only the cached copy of a remote catalog (~/.cache/sidecar-new); never fetch."
@@ -32,13 +33,14 @@ def _template_names(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]
     """Shell completion of template names (--with, show): from the --catalog typed so far, else
     $SIDECAR_NEW_CATALOG, else the built-in catalog, if it is on this machine (a remote catalog
     is not fetched for a key press). Runs only when the shell asks, never at start-up."""
-    from generator.catalog.fetch import BUILTIN, load_source, resolve_source
+    from generator.catalog.fetch import BUILTIN, load_sources, resolve_sources
 
     try:
-        source = resolve_source(ctx.params.get("catalog"), None, ctx.params.get("directory"))
-        if source.location != BUILTIN and not Path(source.location).expanduser().is_dir():
+        given = ctx.params.get("catalog")
+        sources = resolve_sources([given] if isinstance(given, str) else given, None, ctx.params.get("directory"))
+        if any(s.location != BUILTIN and not Path(s.location).expanduser().is_dir() for s in sources):
             return []
-        templates = load_source(source).templates
+        templates = load_sources(sources).templates
     except SidecarError:
         return []
     return [(t.name, " ".join(t.summary.split())) for t in templates if t.name.startswith(incomplete)]
@@ -77,7 +79,7 @@ def new(
     kubernetes_version: Optional[str] = typer.Option(None, "--kubernetes-version", help="Target Kubernetes version, 1.25 to 1.37 [default: 1.33]."),
     namespace: Optional[str] = typer.Option(None, "--namespace", help="Kubernetes namespace [default: the app name]."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Output folder [default: ./<app name>]."),
-    catalog: Optional[str] = typer.Option(None, "--catalog", help=_CATALOG_HELP),
+    catalog: Optional[List[str]] = typer.Option(None, "--catalog", help=_CATALOGS_HELP),
     checkout: Optional[str] = typer.Option(None, "--checkout", help=_CHECKOUT_HELP),
     directory: Optional[str] = typer.Option(None, "--directory", help=_DIRECTORY_HELP),
     trust: bool = typer.Option(False, "--trust", help="Run the catalog's hooks/post_render after writing."),
@@ -241,7 +243,7 @@ def update(
 
 
 @app.command("list")
-def list_templates(catalog: Optional[str] = typer.Option(None, "--catalog", help=_CATALOG_HELP),
+def list_templates(catalog: Optional[List[str]] = typer.Option(None, "--catalog", help=_CATALOGS_HELP),
                    checkout: Optional[str] = typer.Option(None, "--checkout", help=_CHECKOUT_HELP),
                    directory: Optional[str] = typer.Option(None, "--directory", help=_DIRECTORY_HELP),
                    offline: bool = typer.Option(False, "--offline", help=_OFFLINE_HELP)) -> None:
@@ -251,7 +253,8 @@ def list_templates(catalog: Optional[str] = typer.Option(None, "--catalog", help
         rows = [("NAME", "CAPABILITY", "IMAGE", "SUMMARY")]
         rows += [(t.name, t.capability, t.image, t.summary) for t in loaded.templates]
         widths = [max(len(row[i]) for row in rows) for i in range(3)]
-        typer.echo(f"catalog {loaded.name} {loaded.version} ({loaded.source})")
+        for layer in loaded.layers or (loaded,):  # a stack: each catalog, in search order
+            typer.echo(f"catalog {layer.name} {layer.version} ({layer.source})")
         for row in rows:
             typer.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[3])
         from generator.catalog.capabilities import describe
@@ -265,7 +268,7 @@ def list_templates(catalog: Optional[str] = typer.Option(None, "--catalog", help
 
 @app.command()
 def show(template_name: str = typer.Argument(..., metavar="NAME", autocompletion=_template_names),
-         catalog: Optional[str] = typer.Option(None, "--catalog", help=_CATALOG_HELP),
+         catalog: Optional[List[str]] = typer.Option(None, "--catalog", help=_CATALOGS_HELP),
          checkout: Optional[str] = typer.Option(None, "--checkout", help=_CHECKOUT_HELP),
          directory: Optional[str] = typer.Option(None, "--directory", help=_DIRECTORY_HELP),
          offline: bool = typer.Option(False, "--offline", help=_OFFLINE_HELP)) -> None:
@@ -445,14 +448,16 @@ def catalog_new(name: str = typer.Argument(..., metavar="NAME", help="Template n
         typer.echo(f"next: fill in the TODOs, then sidecar-new catalog lint {catalog}")
 
 
-def _load_catalog(source: Optional[str], checkout: Optional[str] = None, directory: Optional[str] = None,
+def _load_catalog(source, checkout: Optional[str] = None, directory: Optional[str] = None,
                   offline: bool = False):
+    """The catalog (or stack) that --catalog (one or a list) or the environment names."""
     # fetch.py imports cookiecutter only for remote sources: built-in and folders stay fast.
     from dataclasses import replace
 
-    from generator.catalog.fetch import load_source, resolve_source
+    from generator.catalog.fetch import load_sources, resolve_sources
 
-    return load_source(replace(resolve_source(source, checkout, directory), offline=offline))
+    given = [source] if isinstance(source, str) else list(source or [])
+    return load_sources([replace(s, offline=offline) for s in resolve_sources(given, checkout, directory)])
 
 
 def _recorded_catalog(answers: Optional[Path]):
@@ -468,15 +473,20 @@ def _recorded_catalog(answers: Optional[Path]):
 
 
 def _load_recorded(provenance, answers: Path, checkout: Optional[str], offline: bool):
-    """The catalog a record came from: its source, directory and commit (or --checkout)."""
-    from generator.catalog.fetch import load_source, recorded_source
+    """The catalog (or stack) a record came from: each source, directory and commit (or
+    --checkout for the first)."""
+    from generator.catalog.fetch import load_source, recorded_sources
+    from generator.catalog.stack import stack
 
-    loaded = load_source(recorded_source(provenance, f"{answers}: generated_by.catalog", checkout, offline))
-    recorded_hash = provenance.get("sha256") if isinstance(provenance, dict) else None
-    if recorded_hash and loaded.content_hash and recorded_hash != loaded.content_hash:
-        typer.echo(f"note: the catalog {loaded.source} changed since {answers} was written; "
-                   "rendering it as it is now", err=True)
-    return loaded
+    sources = recorded_sources(provenance, f"{answers}: generated_by.catalog", checkout, offline)
+    recorded = provenance if isinstance(provenance, list) else [provenance]
+    layers = [load_source(source) for source in sources]
+    for layer, before in zip(layers, recorded):
+        recorded_hash = before.get("sha256") if isinstance(before, dict) else None
+        if recorded_hash and layer.content_hash and recorded_hash != layer.content_hash:
+            typer.echo(f"note: the catalog {layer.source} changed since {answers} was written; "
+                       "rendering it as it is now", err=True)
+    return stack(layers)
 
 
 def _default_output(answers: Optional[Path], app_name: Optional[str]) -> Optional[Path]:

@@ -15,7 +15,7 @@ import subprocess
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterator, Mapping
+from typing import Iterator, Mapping, Sequence
 
 from generator.catalog.loader import Catalog, builtin_root, load_catalog
 from generator import rules
@@ -40,14 +40,47 @@ class Source:
 
 def resolve_source(location: str | None, checkout: str | None, directory: str | None,
                    environ: Mapping[str, str] = os.environ) -> Source:
-    """--catalog wins; otherwise SIDECAR_NEW_CATALOG (with its _CHECKOUT and _DIRECTORY, which
-    apply only to the environment's source); otherwise the built-in catalog."""
-    if location:
-        return Source(location, checkout, directory)
-    if environ.get(ENV_SOURCE):
-        return Source(environ[ENV_SOURCE], checkout or environ.get(ENV_CHECKOUT) or None,
-                      directory or environ.get(ENV_DIRECTORY) or None, field=ENV_SOURCE)
-    return Source(BUILTIN, checkout, directory)
+    """The first catalog resolve_sources names."""
+    return resolve_sources([location] if location else [], checkout, directory, environ)[0]
+
+
+def resolve_sources(locations: Sequence[str] | None, checkout: str | None, directory: str | None,
+                    environ: Mapping[str, str] = os.environ) -> list[Source]:
+    """The catalogs to search, in order: each --catalog; otherwise SIDECAR_NEW_CATALOG, split
+    as PATH is (with its _CHECKOUT and _DIRECTORY, which apply only to the environment's
+    sources); otherwise the built-in catalog. --checkout and --directory apply to the first."""
+    field = "--catalog"
+    given = [location for location in (locations or []) if location]
+    if not given and environ.get(ENV_SOURCE):
+        from generator.catalog.stack import split_path
+
+        given, field = split_path(environ[ENV_SOURCE], _abbreviation_names), ENV_SOURCE
+        checkout = checkout or environ.get(ENV_CHECKOUT) or None
+        directory = directory or environ.get(ENV_DIRECTORY) or None
+    if not given:
+        return [Source(BUILTIN, checkout, directory)]
+    return [Source(location, checkout if i == 0 else None, directory if i == 0 else None, field=field)
+            for i, location in enumerate(given)]
+
+
+def load_sources(sources: Sequence[Source]) -> Catalog:
+    """The catalogs the sources name, stacked in order (one source: that catalog)."""
+    from generator.catalog.stack import stack
+
+    return stack([load_source(source) for source in sources])
+
+
+def _abbreviation_names() -> list[str]:
+    return ["gh", "gl", "bb", *_abbreviations()]
+
+
+def recorded_sources(provenance: object, field: str, checkout: str | None = None,
+                     offline: bool = False) -> list[Source]:
+    """Each catalog a record names (one mapping, or a stack's list); `checkout` moves the first."""
+    if isinstance(provenance, list) and provenance:
+        return [recorded_source(p, f"{field}[{i}]", checkout if i == 0 else None, offline)
+                for i, p in enumerate(provenance)]
+    return [recorded_source(provenance, field, checkout, offline)]
 
 
 def recorded_source(provenance: object, field: str, checkout: str | None = None,

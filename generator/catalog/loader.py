@@ -60,10 +60,17 @@ class Catalog:
     commit: str | None = None  # git rev-parse HEAD of the fetched clone
     content_hash: str | None = None  # sha256 over the catalog folder's files (folders, zips)
     namespace_holder: str = DEFAULT_NAMESPACE_HOLDER  # image of the Compose namespace holder
+    # A stack (--catalog team --catalog builtin): each catalog in search order; the stack's
+    # own fields are the first's, its templates the first of each name (catalog/stack.py).
+    layers: tuple["Catalog", ...] = ()
     _by_name: dict[str, Template] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
-    def provenance(self) -> dict[str, str]:
+    def provenance(self) -> dict[str, str] | list[dict[str, str]]:
+        """Where the templates came from, recorded in .sidecar-new.yaml: one mapping, or for a
+        stack a list of them in search order."""
+        if self.layers:
+            return [layer.provenance for layer in self.layers]  # type: ignore[misc]
         found = {"name": self.name, "version": self.version, "source": self.source,
                  "checkout": self.checkout, "directory": self.directory, "commit": self.commit,
                  "sha256": self.content_hash}

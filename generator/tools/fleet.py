@@ -11,12 +11,13 @@ journal makes each folder old or new), so every folder is left old or new.
 from __future__ import annotations
 
 import multiprocessing
+from dataclasses import replace
 import signal
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import Callable, Sequence
 
-from generator.catalog.fetch import recorded_source
+from generator.catalog.fetch import recorded_sources
 from generator.errors import SidecarError
 from generator.output.naming import RECORD
 from generator.tools.update import FAILED, Catalogs, Change, Outcome, update_folder
@@ -90,13 +91,14 @@ def _warm(folders: Sequence[Path], change: Change, catalogs: Catalogs) -> None:
         try:
             record = load_file(folder / RECORD, SidecarError)
             made = record.get("generated_by") if isinstance(record, dict) else None
-            source = recorded_source(made.get("catalog") if isinstance(made, dict) else None, str(folder),
-                                     offline=change.offline)
-            if source in seen:
+            sources = recorded_sources(made.get("catalog") if isinstance(made, dict) else None, str(folder),
+                                       offline=change.offline)
+            key = tuple(replace(source, field="") for source in sources)
+            if key in seen:
                 continue
-            seen.add(source)
-            catalogs.load(source)
-            catalogs.load(catalogs.moved(source, change.checkout))
+            seen.add(key)
+            catalogs.load_stack(sources)
+            catalogs.load_stack(catalogs.moved_all(sources, change.checkout))
         except (SidecarError, OSError):
             continue  # that folder's own run reports it
 

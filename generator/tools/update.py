@@ -14,7 +14,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from generator.catalog.fetch import BUILTIN, Source, load_source, recorded_source
+from generator.catalog.fetch import BUILTIN, Source, load_source, recorded_sources
+from generator.catalog.stack import stack
 from generator.catalog.loader import Catalog
 from generator.errors import SidecarError, SpecError, WriteError
 from generator.input.answers import load_answers
@@ -62,6 +63,7 @@ class Catalogs:
     offline: bool = False
     loaded: dict[Source, Catalog | SidecarError] = field(default_factory=dict)
     newest: dict[tuple[str, str | None], str | None] = field(default_factory=dict)
+    stacks: dict[tuple[Source, ...], Catalog] = field(default_factory=dict)
 
     def load(self, source: Source) -> Catalog:
         key = replace(source, field="")  # one load whichever record named it
@@ -74,6 +76,18 @@ class Catalogs:
         if isinstance(found, SidecarError):
             raise found
         return found
+
+    def load_stack(self, sources: list[Source]) -> Catalog:
+        if len(sources) == 1:
+            return self.load(sources[0])
+        key = tuple(replace(source, field="") for source in sources)
+        if key not in self.stacks:  # one stack object, so its name index is built once
+            self.stacks[key] = stack([self.load(source) for source in sources])
+        return self.stacks[key]
+
+    def moved_all(self, old: list[Source], checkout: str | None) -> list[Source]:
+        """Each recorded catalog moved on; --checkout applies to the first (the team's)."""
+        return [self.moved(source, checkout if i == 0 else None) for i, source in enumerate(old)]
 
     def moved(self, old: Source, checkout: str | None) -> Source:
         """The recorded source at the ref an update moves it to."""
@@ -129,9 +143,9 @@ def _update(folder: Path, change: Change, catalogs: Catalogs, show_diff: bool) -
         raise SpecError(f"{record_path}: not a sidecar-new record (no generated_by)")
     recorded = {str(k): str(v) for k, v in (record.get("files") or {}).items()}
     answers = load_answers(record_path)
-    old_source = recorded_source(made.get("catalog"), f"{record_path}: generated_by.catalog",
-                                 offline=change.offline)
-    new_catalog = catalogs.load(catalogs.moved(old_source, change.checkout))
+    old_sources = recorded_sources(made.get("catalog"), f"{record_path}: generated_by.catalog",
+                                   offline=change.offline)
+    new_catalog = catalogs.load_stack(catalogs.moved_all(old_sources, change.checkout))
     new_answers = _changed(answers, change)
     image_kept = (new_answers.get("app") or {}).get("image") == (answers.get("app") or {}).get("image")
     theirs = build(parse_spec(new_answers, new_catalog, change.allow_unpinned or image_kept), new_catalog)
@@ -143,7 +157,8 @@ def _update(folder: Path, change: Change, catalogs: Catalogs, show_diff: bool) -
     ours = {path: _read(folder / path) for path in set(theirs) | set(recorded)}
     old_version = _version(made.get("catalog"))
     labels = (f"yours ({folder})", f"catalog {old_version}", f"catalog {_version(new_catalog.provenance)}")
-    merged = merge_tree(lambda: _base(answers, old_source, catalogs), ours, {p: d for p, d in theirs.items() if p != RECORD}, recorded, labels)
+    merged = merge_tree(lambda: _base(answers, old_sources, catalogs), ours,
+                        {p: d for p, d in theirs.items() if p != RECORD}, recorded, labels)
     files = {**merged.files, RECORD: theirs[RECORD]}
     # Markers a person has not resolved yet (from this merge or an earlier one) keep the
     # service in conflict, so a second update does not report it as fine.
@@ -182,11 +197,11 @@ def _changed(answers: dict[str, Any], change: Change) -> dict[str, Any]:
     return apply_sets(result, change.sets, ANSWER_KEYS)
 
 
-def _base(answers: dict[str, Any], source: Source, catalogs: Catalogs):
+def _base(answers: dict[str, Any], sources: list[Source], catalogs: Catalogs):
     """The recorded answers rendered with the recorded catalog; empty when that cannot be
     re-created (the merge then trusts only the record's hashes)."""
     try:
-        catalog = catalogs.load(source)
+        catalog = catalogs.load_stack(sources)
         return build(parse_spec(answers, catalog, allow_unpinned=True), catalog)
     except SidecarError:
         return {}
@@ -209,7 +224,9 @@ def _read(path: Path) -> bytes | None:
 
 
 def _version(provenance: object) -> str:
-    """name version commit, from a record's (or a catalog's) provenance."""
+    """name version commit, from a record's (or a catalog's) provenance; a stack's joined."""
+    if isinstance(provenance, list):
+        return " + ".join(_version(layer) for layer in provenance)
     found = provenance if isinstance(provenance, dict) else {}
     commit = f" {str(found['commit'])[:12]}" if found.get("commit") else ""
     return f"{found.get('name', '?')} {found.get('version', '?')}{commit}"
