@@ -281,3 +281,16 @@ def test_ctrl_c_during_a_batch_leaves_every_folder_old_or_new_and_says_so(catalo
         assert tree == old[folder.name] or catalog_repo["v2"] in tree[".sidecar-new.yaml"].decode()
         if tree != old[folder.name]:
             assert f"updated   {folder}" in out  # every folder written is listed
+
+
+def test_your_own_file_where_the_update_adds_one_is_merged_not_lost(tmp_path: Path) -> None:
+    out = tmp_path / "pay"
+    assert run_cli("new", "--no-input", "--name", "pay", "--image", "team/pay:1.0", "--with", "envoy",
+                   "--metrics-path", "/metrics", "--output", str(out)).exit_code == 0
+    (out / "config/metrics").mkdir(parents=True)
+    (out / "config/metrics/mapping.yaml").write_text("# our own mapping\nmappings: []\n")
+    result = run_cli("update", str(out), "--with", "metrics")
+    assert result.exit_code == 1 and "conflict markers in config/metrics/mapping.yaml" in result.output
+    merged = (out / "config/metrics/mapping.yaml").read_text()
+    assert f"<<<<<<< yours ({out})\n# our own mapping\n" in merged and ">>>>>>> catalog builtin" in merged
+    assert "statsd-exporter" in (out / "compose.yaml").read_text()

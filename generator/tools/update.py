@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from generator import rules
 from generator.catalog.fetch import BUILTIN, Source, load_source, recorded_sources
 from generator.catalog.stack import stack
 from generator.catalog.loader import Catalog
@@ -141,7 +142,10 @@ def _update(folder: Path, change: Change, catalogs: Catalogs, show_diff: bool) -
     made = record.get("generated_by") if isinstance(record, dict) else None
     if not isinstance(made, dict):
         raise SpecError(f"{record_path}: not a sidecar-new record (no generated_by)")
-    recorded = {str(k): str(v) for k, v in (record.get("files") or {}).items()}
+    hashes = record.get("files")
+    # Only paths inside the folder, as the writer reads them: a record is a file anyone can edit.
+    recorded = ({str(k): str(v) for k, v in hashes.items() if rules.is_safe_relative(str(k)) and str(k) != TX}
+                if isinstance(hashes, dict) else {})
     answers = load_answers(record_path)
     old_sources = recorded_sources(made.get("catalog"), f"{record_path}: generated_by.catalog",
                                    offline=change.offline)
