@@ -135,19 +135,8 @@ def update_folder(folder: Path, change: Change, catalogs: Catalogs, show_diff: b
 
 
 def _update(folder: Path, change: Change, catalogs: Catalogs, show_diff: bool) -> Outcome:
-    record_path = folder / RECORD
-    if not record_path.is_file():
-        raise SpecError(f"{folder}: no {RECORD} here; update works on folders sidecar-new wrote")
-    record = load_file(record_path, SpecError)
-    made = record.get("generated_by") if isinstance(record, dict) else None
-    if not isinstance(made, dict):
-        raise SpecError(f"{record_path}: not a sidecar-new record (no generated_by)")
-    hashes = record.get("files")
-    # Only paths inside the folder, as the writer reads them: a record is a file anyone can edit.
-    recorded = ({str(k): str(v) for k, v in hashes.items() if rules.is_safe_relative(str(k)) and str(k) != TX}
-                if isinstance(hashes, dict) else {})
-    answers = load_answers(record_path)
-    old_sources = recorded_sources(made.get("catalog"), f"{record_path}: generated_by.catalog",
+    made, recorded, answers = _read_record(folder)
+    old_sources = recorded_sources(made.get("catalog"), f"{folder / RECORD}: generated_by.catalog",
                                    offline=change.offline)
     new_catalog = catalogs.load_stack(catalogs.moved_all(old_sources, change.checkout))
     new_answers = _changed(answers, change)
@@ -181,6 +170,22 @@ def _update(folder: Path, change: Change, catalogs: Catalogs, show_diff: bool) -
     status = CONFLICTS if merged.conflicts else (UPDATED if touched else UNCHANGED)
     return Outcome(str(folder), status, _detail(status, versions, merged.conflicts, touched),
                    merged.conflicts, merged.notes + plan.notes)
+
+
+def _read_record(folder: Path) -> tuple[dict, dict[str, str], dict[str, Any]]:
+    """(generated_by, the hash of each file sidecar-new wrote, the recorded answers)."""
+    record_path = folder / RECORD
+    if not record_path.is_file():
+        raise SpecError(f"{folder}: no {RECORD} here; update works on folders sidecar-new wrote")
+    record = load_file(record_path, SpecError)
+    made = record.get("generated_by") if isinstance(record, dict) else None
+    if not isinstance(made, dict):
+        raise SpecError(f"{record_path}: not a sidecar-new record (no generated_by)")
+    hashes = record.get("files")
+    # Only paths inside the folder, as the writer reads them: a record is a file anyone can edit.
+    recorded = ({str(k): str(v) for k, v in hashes.items() if rules.is_safe_relative(str(k)) and str(k) != TX}
+                if isinstance(hashes, dict) else {})
+    return made, recorded, load_answers(record_path)
 
 
 def _changed(answers: dict[str, Any], change: Change) -> dict[str, Any]:
