@@ -209,6 +209,7 @@ def update(
             from generator.errors import SpecError
 
             raise SpecError(f"--jobs: {jobs} must be 1 or more")
+        _new_run()
         change = Change(checkout=checkout, add=tuple(sidecars or ()), remove=tuple(without or ()),
                         sets=tuple(sets or ()), offline=offline, allow_unpinned=allow_unpinned)
         single = len(folders) == 1
@@ -457,7 +458,15 @@ def _load_catalog(source, checkout: Optional[str] = None, directory: Optional[st
     from generator.catalog.fetch import load_sources, resolve_sources
 
     given = [source] if isinstance(source, str) else list(source or [])
+    _new_run()
     return load_sources([replace(s, offline=offline) for s in resolve_sources(given, checkout, directory)])
+
+
+def _new_run() -> None:
+    """Each command fetches a remote catalog afresh (once), also when run in-process again."""
+    from generator.catalog import gitcache
+
+    gitcache.new_run()
 
 
 def _recorded_catalog(answers: Optional[Path]):
@@ -479,6 +488,7 @@ def _load_recorded(provenance, answers: Path, checkout: Optional[str], offline: 
     from generator.catalog.stack import stack
 
     sources = recorded_sources(provenance, f"{answers}: generated_by.catalog", checkout, offline)
+    _new_run()
     recorded = provenance if isinstance(provenance, list) else [provenance]
     layers = [load_source(source) for source in sources]
     for layer, before in zip(layers, recorded):

@@ -157,6 +157,9 @@ def test_answers_change_through_the_same_merge(catalog_repo, tmp_path: Path) -> 
 
 def test_the_default_target_is_the_newest_tag_or_the_followed_branch(catalog_repo, tmp_path: Path) -> None:
     repo = Path(catalog_repo["repo"])
+    default = tmp_path / "default"  # made from the default branch (no --checkout), at v2
+    assert run_cli("new", *APP_FLAGS, "--with", "pinger", "--output", str(default), "--catalog",
+                   catalog_repo["url"]).exit_code == 0
     team_catalog(repo, **{**V2, "catalog.yaml": V2["catalog.yaml"].replace("2.2.0", "3.0.0-dev")})
     head = commit_all(repo, "work in progress on main")
     tagged = service(catalog_repo, tmp_path / "tagged")
@@ -170,6 +173,9 @@ def test_the_default_target_is_the_newest_tag_or_the_followed_branch(catalog_rep
     (following / ".sidecar-new.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
     assert run_cli("update", str(following)).exit_code == 0
     assert record(following)["generated_by"]["catalog"]["commit"] == head
+    assert run_cli("update", str(default)).exit_code == 0
+    made = record(default)["generated_by"]["catalog"]
+    assert made["commit"] == head and "checkout" not in made  # still following the default branch
 
 
 def test_many_services_one_line_each_and_a_failure_changes_no_other(catalog_repo, tmp_path: Path) -> None:

@@ -16,12 +16,10 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
-import io
 import os
 import re
 import shutil
 import subprocess
-import tarfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Mapping
@@ -29,7 +27,13 @@ from typing import Iterator, Mapping
 from generator.errors import FetchError
 
 _FULL_COMMIT = re.compile(r"[0-9a-f]{40}")
-_fetched: set[Path] = set()  # mirrors fetched by this process: a fleet update fetches each once
+_fetched: set[Path] = set()  # mirrors fetched in this run: a fleet update fetches each once
+
+
+def new_run() -> None:
+    """A command starts: fetch each mirror again (once) before using it. Forked fleet
+    workers keep the parent's run, so they never fetch."""
+    _fetched.clear()
 
 
 def cache_root(environ: Mapping[str, str] = os.environ) -> Path:
@@ -51,15 +55,18 @@ def checkout(url: str, ref: str | None, *, offline: bool, field: str) -> tuple[P
     return _tree(mirror, commit, field, url), commit
 
 
-def newest_ref(url: str, following: str | None, *, offline: bool, field: str) -> str:
-    """Where an update moves a catalog by default: the branch the record follows, if it names
-    one; else the newest tag (version order, v1.10 after v1.9, v2.0.0-rc1 before v2.0.0); else
-    the default branch's head."""
+def newest_ref(url: str, following: str | None, *, offline: bool, field: str) -> str | None:
+    """Where an update moves a catalog by default: a record made from the default branch
+    (no checkout) follows it (None); one made from a branch follows that branch; one made
+    from a tag or commit goes to the newest tag (version order: v1.10 after v1.9, v2.0.0-rc1
+    before v2.0.0), or stays where it is when there is none."""
+    if following is None:
+        return None
     mirror = _mirror(url, offline, field, needs=None)
-    if following and _git(mirror, "rev-parse", "--verify", "-q", f"refs/heads/{following}").returncode == 0:
+    if _git(mirror, "rev-parse", "--verify", "-q", f"refs/heads/{following}").returncode == 0:
         return following
     tags = _git(mirror, "-c", "versionsort.suffix=-", "tag", "--list", "--sort=-v:refname").stdout.split()
-    return tags[0] if tags else "HEAD"
+    return tags[0] if tags else following
 
 
 def _mirror(url: str, offline: bool, field: str, needs: str | None) -> Path:
@@ -105,6 +112,9 @@ def _tree(mirror: Path, commit: str, field: str, url: str) -> Path:
     tree = cache_root() / "trees" / commit
     if tree.is_dir():
         return tree
+    import io
+    import tarfile
+
     tree.parent.mkdir(parents=True, exist_ok=True)
     temp = tree.with_name(f"{commit}.{os.getpid()}.tmp")
     shutil.rmtree(temp, ignore_errors=True)
