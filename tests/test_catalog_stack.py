@@ -51,7 +51,8 @@ def test_a_stack_adds_templates_and_the_first_catalog_overrides(tmp_path: Path) 
     assert listed.exit_code == 0, listed.output
     lines = listed.output.splitlines()
     assert lines[0] == f"catalog team 2.1.0 ({team})" and lines[1].startswith("catalog builtin ")
-    assert [line.split()[0] for line in lines[3:]].count("metrics") == 1
+    rows = lines[3:lines.index("capabilities:")] if "capabilities:" in lines else lines[3:]
+    assert [line.split()[0] for line in rows].count("metrics") == 1
     assert "statsd-exporter:v0.30.0-team1" in listed.output and "fluentd" in listed.output
     out = tmp_path / "shop"
     made = run_cli("new", *APP_FLAGS, "--with", "pinger", "--with", "metrics", "--with", "envoy",
