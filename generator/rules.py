@@ -78,6 +78,10 @@ def dns_label(field: str, value: Any) -> str:
     return value
 
 
+def is_dns_label(value: str) -> bool:
+    return bool(_DNS_LABEL.fullmatch(value)) and len(value) <= 63
+
+
 def service_name(field: str, value: Any) -> str:
     """The app's name also names its Service, which must be a DNS-1035 label (a letter first)."""
     dns_label(field, value)
@@ -146,11 +150,29 @@ _SYSTEM_FOLDERS = ("/var", "/tmp", "/home", "/root", "/opt", "/srv", "/mnt", "/m
 
 
 def log_dir(field: str, value: Any) -> str:
+    return own_folder(field, value, "the shared log volume mounted there would hide it in the app and "
+                                    "the sidecars; use a folder of the app's own, e.g. /var/log/app")
+
+
+def own_folder(field: str, value: Any, why: str) -> str:
+    """A folder a volume is mounted over (the log folder, a writable path): not a system one."""
     directory(field, value)
     if value in _SYSTEM_FOLDERS or any(value == tree or value.startswith(f"{tree}/") for tree in _SYSTEM_TREES):
-        raise _refuse(field, value, "is a system folder: the shared log volume mounted there would hide "
-                                    "it in the app and the sidecars; use a folder of the app's own, "
-                                    "e.g. /var/log/app")
+        raise _refuse(field, value, f"is a system folder: {why}")
+    return value
+
+
+MIN_UID = 10000  # uid/gid >= 10000 keep clear of host users (checkov CKV_K8S_40)
+
+
+def uid(field: str, value: Any, what: str = "uid") -> int:
+    """A user or group id for a container: a number of our own, clear of the host's users.
+    The catalog's run_as and the app's user both take it."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**31:
+        raise _refuse(field, value, f"must be a {what}")
+    if value < MIN_UID:
+        raise RuleError(f"{field}: {value} is below {MIN_UID}: run as a non-root {what} >= {MIN_UID} that "
+                        "no host user has (checkov CKV_K8S_40)")
     return value
 
 
@@ -180,6 +202,14 @@ def quantity(field: str, value: Any) -> str:
     if parts is None or parts[1] not in _WRITTEN_SUFFIXES:
         raise _refuse(field, value, "is not a resource quantity (e.g. 100m, 0.5, 128Mi)")
     return value
+
+
+def limit_problem(request: Any, limit: Any) -> str | None:
+    """Why a limit cannot go with its request (the API server refuses a limit below it), or None."""
+    low, high = quantity_value(request), quantity_value(limit)
+    if low is not None and high is not None and high < low:
+        return f"{limit} is below the request {request}; the API server refuses that"
+    return None
 
 
 def is_memory(value: Any) -> bool:
@@ -361,6 +391,14 @@ class EnvSource:
     def as_answer(self) -> dict[str, str]:
         """Back to the answers' shape ({secret: NAME/KEY}), for the record."""
         return {self.kind: self.name if self.key is None else f"{self.name}/{self.key}"}
+
+
+def object_name(field: str, value: Any) -> str:
+    """The name of a Secret, ConfigMap or similar object: a DNS-1123 subdomain."""
+    if not isinstance(value, str) or not _SUBDOMAIN.fullmatch(value) or len(value) > 253:
+        raise _refuse(field, value, "is not a Kubernetes object name (a DNS-1123 subdomain: lower-case "
+                                    "letters, digits, '-' and '.')")
+    return value
 
 
 def looks_like_secret(name: str) -> bool:

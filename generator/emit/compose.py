@@ -9,7 +9,7 @@ from generator import rules
 from generator.output.fileset import FileSet
 from generator.output.naming import CONFIG_DIR
 from generator.model import budget
-from generator.model.pod import APP_USER, HOLDER_USER, Container, Mount, Pod, Probe
+from generator.model.pod import Container, Mount, Pod, Probe
 from generator.yamlio import dump
 
 _UNITS = {"Ki": "k", "Mi": "m", "Gi": "g"}  # Docker's k/m/g are binary units
@@ -31,7 +31,7 @@ def emit_compose(pod: Pod) -> FileSet:
     for sidecar in pod.sidecars:
         services[sidecar.name] = _sidecar_service(pod, sidecar, config_of)
     document = {"name": pod.name, "services": services,
-                "volumes": {v.name: _scratch_volume(v.size) for v in pod.volumes if v.config_of is None}}
+                "volumes": {v.name: _scratch_volume(pod, v.size) for v in pod.volumes if v.config_of is None}}
     files = {"compose.yaml": dump(literal_dollars(document)).encode()}
     if any(env_file_of(c) for c in pod.containers):
         files[f"{ENV_DIR}/.gitignore"] = ENV_GITIGNORE.encode()
@@ -126,9 +126,8 @@ def _hardened(pod: Pod, container: Container, config_of: dict[str, str]) -> dict
     env_file = env_file_of(container)
     if env_file:
         service["env_file"] = [{"path": env_file, "required": False}]
-    group = HOLDER_USER if container is pod.namespace_holder else APP_USER  # it shares no volume
     service.update({
-        "user": f"{container.run_as}:{group}",
+        "user": f"{container.run_as}:{container.group}",
         "read_only": True,
         "cap_drop": ["ALL"],
         "security_opt": ["no-new-privileges:true"],
@@ -168,10 +167,11 @@ def tmpfs_charges(pod: Pod) -> dict[str, dict[str, int]]:
     return budget.first_writers(sizes, [(c.name, m.volume, m.read_only) for c in pod.containers for m in c.mounts])
 
 
-def _scratch_volume(size: str) -> dict[str, Any]:
-    # tmpfs, like an emptyDir: sized, owned by the shared group, gone with the stack.
+def _scratch_volume(pod: Pod, size: str) -> dict[str, Any]:
+    # tmpfs, like an emptyDir: sized, owned by the app and the shared group, gone with the stack.
+    owner = f"uid={pod.app.run_as},gid={pod.app.group}"
     return {"driver": "local", "driver_opts": {
-        "type": "tmpfs", "device": "tmpfs", "o": f"size={_memory(size)},uid={APP_USER},gid={APP_USER},mode=0770"}}
+        "type": "tmpfs", "device": "tmpfs", "o": f"size={_memory(size)},{owner},mode=0770"}}
 
 
 def _healthcheck(command: tuple[str, ...], readiness: Probe | None, startup: Probe | None) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from generator.emit.targets import KubernetesTarget
 from generator.output.fileset import FileSet
 from generator.output.naming import (CHECKSUM_ANNOTATION, MANAGED_BY_LABEL, NAME_LABEL, TOOL, checksum_of,
                                      config_key, config_map_name)
-from generator.model.pod import APP_USER, Pod
+from generator.model.pod import Pod
 from generator.yamlio import dump, dump_all
 
 
@@ -106,10 +106,12 @@ def _deployment(pod: Pod, target: KubernetesTarget) -> dict[str, Any]:
         "serviceAccountName": pod.name,
         "automountServiceAccountToken": False,
         "enableServiceLinks": False,
-        "securityContext": {"runAsNonRoot": True, "runAsUser": APP_USER, "runAsGroup": APP_USER,
-                            "fsGroup": APP_USER, "seccompProfile": {"type": "RuntimeDefault"}},
+        "securityContext": {"runAsNonRoot": True, "runAsUser": pod.app.run_as, "runAsGroup": pod.app.group,
+                            "fsGroup": pod.app.group, "seccompProfile": {"type": "RuntimeDefault"}},
         "terminationGracePeriodSeconds": pod.termination_grace,
     }
+    if pod.image_pull_secrets:
+        template_spec["imagePullSecrets"] = [{"name": name} for name in pod.image_pull_secrets]
     if native and sidecars:
         template_spec["initContainers"] = sidecars
     template_spec["containers"] = [container_spec(pod.app, target, native_sidecar=False)]
