@@ -110,6 +110,23 @@ BAD_ANSWERS = [
     ("pull secret not a name", changed("kubernetes.image_pull_secrets", ["Reg_Cred"]), "kubernetes.image_pull_secrets[0]", "DNS-1123 subdomain"),
     ("pull secrets not a list", changed("kubernetes.image_pull_secrets", "regcred"), "kubernetes.image_pull_secrets", "list of Secret names"),
     ("pull secret twice", changed("kubernetes.image_pull_secrets", ["a", "a"]), "kubernetes.image_pull_secrets[1]", "listed twice"),
+    ("ingress of an unknown kind", changed("kubernetes.ingress", {"kind": "route", "host": "a.example.com"}), "kubernetes.ingress.kind", "not one of ingress, httproute"),
+    ("ingress without a host", changed("kubernetes.ingress", {"kind": "ingress"}), "kubernetes.ingress.host", "is required"),
+    ("ingress host an IP", changed("kubernetes.ingress", {"host": "10.0.0.1"}), "kubernetes.ingress.host", "not a host name"),
+    ("ingress host upper case", changed("kubernetes.ingress", {"host": "Orders.example.com"}), "kubernetes.ingress.host", "not a host name"),
+    ("ingress path relative", changed("kubernetes.ingress", {"host": "a.example.com", "path": "api"}), "kubernetes.ingress.path", "absolute URL path"),
+    ("ingress tls secret not a name", changed("kubernetes.ingress", {"host": "a.example.com", "tls_secret": "TLS!"}), "kubernetes.ingress.tls_secret", "DNS-1123 subdomain"),
+    ("ingress with a gateway", changed("kubernetes.ingress", {"host": "a.example.com", "gateway": "gw"}), "kubernetes.ingress.gateway", "only for kind: httproute"),
+    ("httproute without a gateway", changed("kubernetes.ingress", {"kind": "httproute", "host": "a.example.com"}), "kubernetes.ingress.gateway", "is required for kind: httproute"),
+    ("httproute gateway with two slashes", changed("kubernetes.ingress", {"kind": "httproute", "host": "a.example.com", "gateway": "a/b/c"}), "kubernetes.ingress.gateway", "NAME or NAME/NAMESPACE"),
+    ("httproute with a class", changed("kubernetes.ingress", {"kind": "httproute", "host": "a.example.com", "gateway": "gw", "class": "nginx"}), "kubernetes.ingress.class", "the Gateway has the class"),
+    ("httproute with a tls secret", changed("kubernetes.ingress", {"kind": "httproute", "host": "a.example.com", "gateway": "gw", "tls_secret": "t"}), "kubernetes.ingress.tls_secret", "certificateRefs"),
+    ("ingress controller namespace bad", changed("kubernetes.ingress", {"host": "a.example.com", "controller_namespace": "Ingress"}), "kubernetes.ingress.controller_namespace", "DNS-1123"),
+    ("ingress unknown key", changed("kubernetes.ingress", {"host": "a.example.com", "port": 80}), "kubernetes.ingress.port", "unknown key"),
+    ("autoscaling max below min", changed("kubernetes.autoscaling", {"min": 5, "max": 3}), "kubernetes.autoscaling.max", "below min 5"),
+    ("autoscaling min zero", changed("kubernetes.autoscaling", {"min": 0}), "kubernetes.autoscaling.min", "replica count"),
+    ("autoscaling cpu over 100", changed("kubernetes.autoscaling", {"cpu_percent": 150}), "kubernetes.autoscaling.cpu_percent", "1 to 100"),
+    ("autoscaling unknown key", changed("kubernetes.autoscaling", {"memory_percent": 80}), "kubernetes.autoscaling.memory_percent", "unknown key"),
 ]
 
 

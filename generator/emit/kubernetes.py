@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from generator.emit.kubernetes_containers import container_spec
+from generator.emit.kubernetes_exposure import autoscaler, ingress_objects, network_policy_rules
 from generator.emit.targets import KubernetesTarget
 from generator.output.fileset import FileSet
 from generator.output.naming import (CHECKSUM_ANNOTATION, MANAGED_BY_LABEL, NAME_LABEL, TOOL, checksum_of,
@@ -31,6 +32,8 @@ def emit_kubernetes(pod: Pod, target: KubernetesTarget) -> FileSet:
         "k8s/service.yaml": [_service(pod)] if pod.public_ports else [],
         "k8s/networkpolicy.yaml": [_network_policy(pod)],
         "k8s/poddisruptionbudget.yaml": [_disruption_budget(pod)],
+        "k8s/horizontalpodautoscaler.yaml": autoscaler(pod, _metadata(pod)),
+        **ingress_objects(pod, _metadata(pod)),
     }
     files = {path: dump_all(docs).encode() for path, docs in documents.items() if docs}
     kustomization: dict[str, Any] = {"apiVersion": "kustomize.config.k8s.io/v1beta1",
@@ -122,7 +125,9 @@ def _deployment(pod: Pod, target: KubernetesTarget) -> dict[str, Any]:
     return {
         "apiVersion": "apps/v1", "kind": "Deployment", "metadata": _metadata(pod),
         "spec": {
-            "replicas": pod.replicas,
+            # With an HPA the replica count is its: a replicas field here would reset the
+            # count on every `kubectl apply` (Kubernetes' HPA docs, "Migrating Deployments").
+            **({} if pod.autoscaling else {"replicas": pod.replicas}),
             "revisionHistoryLimit": 5,
             "selector": {"matchLabels": selector(pod)},
             # Surge first: a rollout never drops below the wanted number of ready pods.
@@ -144,15 +149,16 @@ def _service(pod: Pod) -> dict[str, Any]:
 
 def _network_policy(pod: Pod) -> dict[str, Any]:
     # Only the way in (public ports) and metrics scraping; admin and app ports stay closed.
-    allowed = [p for c in pod.containers for p in c.ports if p.public or p.scrape_path]
     spec: dict[str, Any] = {"podSelector": {"matchLabels": selector(pod)}, "policyTypes": ["Ingress"]}
-    spec["ingress"] = ([{"ports": [{"port": p.number, "protocol": p.protocol} for p in allowed]}]
-                       if allowed else [])
+    spec["ingress"] = network_policy_rules(pod)
     return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": _metadata(pod),
             "spec": spec}
 
 
 def _disruption_budget(pod: Pod) -> dict[str, Any]:
-    # maxUnavailable rather than minAvailable: a single replica must not block node drains.
+    # maxUnavailable rather than minAvailable: a single replica must not block node drains, and
+    # with an HPA it follows the replica count (a minAvailable equal to the HPA's minimum would
+    # block every eviction while it runs at the minimum; Kubernetes' "Specifying a Disruption
+    # Budget": maxUnavailable suits workloads whose replica count changes).
     return {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": _metadata(pod),
             "spec": {"maxUnavailable": 1, "selector": {"matchLabels": selector(pod)}}}

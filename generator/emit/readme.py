@@ -40,6 +40,7 @@ def emit_readme(pod: Pod, targets: tuple[str, ...], catalog_label: str,
                         "Standard); `kubectl delete -k k8s/` removes it too.\n" if pod.create_namespace else
                         f"Namespace `{pod.namespace}` is not part of the base (it may be shared); set "
                         "`kubernetes.create_namespace: true` to ship it.\n"))
+        parts[-1] += _exposure(pod)
     environment = _environment(pod, targets, kubernetes is not None)
     if environment:
         parts.append(environment)
@@ -76,3 +77,24 @@ def _environment(pod: Pod, targets: tuple[str, ...], kubernetes: bool) -> str:
                     "missing file, so the app then starts without them. "
                     f"`{ENV_DIR}/.gitignore` keeps these files out of version control.\n")
     return "".join(text)
+
+
+def _exposure(pod: Pod) -> str:
+    text = ""
+    if pod.ingress and pod.way_in:
+        ingress = pod.ingress
+        kind = ("an HTTPRoute (Gateway API) attached to Gateway "
+                f"`{ingress.gateway}`" + (f" in `{ingress.gateway_namespace}`" if ingress.gateway_namespace else "")
+                if ingress.kind == "httproute" else "an Ingress"
+                + (f" of class `{ingress.class_name}`" if ingress.class_name else "")
+                + (f", TLS from Secret `{ingress.tls_secret}`" if ingress.tls_secret else ""))
+        text += (f"\nFrom outside the cluster: {kind} sends `{ingress.host}{ingress.path}` to port "
+                 f"{pod.way_in.number}. The NetworkPolicy lets namespace `{ingress.controller_namespace}` "
+                 "(the controller's; `kubernetes.ingress.controller_namespace`) and this namespace reach "
+                 "it; other namespaces come in through the ingress.\n")
+    if pod.autoscaling:
+        scaling = pod.autoscaling
+        text += (f"\nA HorizontalPodAutoscaler keeps {scaling.min} to {scaling.max} replicas at "
+                 f"{scaling.cpu_percent}% of the pod's CPU requests (sidecars included); the Deployment "
+                 "leaves its replica count to it.\n")
+    return text

@@ -8,7 +8,8 @@ from typing import Any, Mapping
 from generator import rules
 from generator.catalog.loader import Catalog
 from generator.errors import SpecError
-from generator.input import runtime, sidecars
+from generator.input import exposure, runtime, sidecars
+from generator.input.exposure import Autoscaling, Ingress
 from generator.input.ports import PortLedger, claims_of, owner_of
 from generator.input.sidecars import known_keys, mapping
 
@@ -17,7 +18,7 @@ APP_KEYS = ("name", "image", "port", "health_path", "log_dir", "metrics_path", "
 # What templates see of the app (`{{ app.port }}`): its values, not its environment.
 CONTEXT_KEYS = APP_KEYS[:7]
 ANSWER_KEYS = ("app", "sidecars", "targets", "kubernetes")
-KUBERNETES_KEYS = ("version", "namespace", "create_namespace", "image_pull_secrets")
+KUBERNETES_KEYS = ("version", "namespace", "create_namespace", "image_pull_secrets", "ingress", "autoscaling")
 DEFAULTS = {"port": 8080, "health_path": "/healthz", "replicas": 2}  # the one place for them
 # An app to expand templates with outside a real request (show, catalog lint and new).
 SAMPLE_APP = {"name": "lint-app", "image": "registry.example.com/lint/app:1.0.0", "port": 8080,
@@ -68,6 +69,8 @@ class Spec:
     namespace: str  # defaults to the app's name: never the `default` namespace
     create_namespace: bool = True  # the base carries the Namespace object
     image_pull_secrets: tuple[str, ...] = ()  # Secrets (docker-registry) the kubelet pulls with
+    ingress: Ingress | None = None  # the way in from outside the cluster
+    autoscaling: Autoscaling | None = None  # an HPA; the Deployment's replicas are then its
 
 
 def template_context(app: App, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -99,7 +102,9 @@ def _parse(answers: Any, catalog: Catalog, allow_unpinned: bool) -> Spec:
     create = rules.flag("kubernetes.create_namespace", kube.get("create_namespace", namespace == app.name))
     return Spec(app=app, sidecars=sidecars, targets=targets, kubernetes_version=version,
                 namespace=namespace, create_namespace=create,
-                image_pull_secrets=pull_secrets(kube.get("image_pull_secrets", [])))
+                image_pull_secrets=pull_secrets(kube.get("image_pull_secrets", [])),
+                ingress=exposure.ingress(kube.get("ingress"), namespace),
+                autoscaling=exposure.autoscaling(kube.get("autoscaling")))
 
 
 def pull_secrets(raw: Any) -> tuple[str, ...]:
@@ -195,6 +200,10 @@ def to_answers(spec: Spec) -> dict[str, Any]:
                                   "create_namespace": spec.create_namespace}
     if spec.image_pull_secrets:
         kubernetes["image_pull_secrets"] = list(spec.image_pull_secrets)
+    if spec.ingress:
+        kubernetes["ingress"] = spec.ingress.as_answer()
+    if spec.autoscaling:
+        kubernetes["autoscaling"] = spec.autoscaling.as_answer()
     return {
         "app": {k: v for k, v in app.items() if v is not None},
         "sidecars": [{"name": c.name, "params": dict(c.params)} if c.params else c.name

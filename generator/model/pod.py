@@ -17,6 +17,7 @@ from generator.catalog.schema import (DEFAULT_VOLUME_SIZE, PROBE_DELAY, PROBE_FA
                                       PROBE_TIMEOUT, Definition, ProbeDef, check_expanded)
 from generator.errors import CatalogError, SpecError
 from generator.model.render import expand, expand_definition, render_file
+from generator.input.exposure import Autoscaling, Ingress
 from generator.input.spec import App, SidecarChoice, Spec, template_context
 from generator.rules import EnvSource  # the emitters take it from here, with EnvVar
 
@@ -127,6 +128,8 @@ class Pod:
     # already (the sandbox), so only Compose emits it.
     namespace_holder: Container
     image_pull_secrets: tuple[str, ...] = ()
+    ingress: Ingress | None = None
+    autoscaling: Autoscaling | None = None  # then the HPA owns the replica count
 
     @property
     def containers(self) -> tuple[Container, ...]:
@@ -135,6 +138,11 @@ class Pod:
     @property
     def public_ports(self) -> tuple[Port, ...]:
         return tuple(p for c in self.containers for p in c.ports if p.public)
+
+    @property
+    def way_in(self) -> Port | None:
+        """The port an Ingress or HTTPRoute sends traffic to: the proxy's when one fronts the app."""
+        return next((p for p in self.public_ports if p.protocol == "TCP"), None)
 
 
 def build_pod(spec: Spec, catalog: Catalog) -> Pod:
@@ -172,7 +180,7 @@ def build_pod(spec: Spec, catalog: Catalog) -> Pod:
         app=app, sidecars=tuple(sidecars), volumes=all_volumes, config_files=tuple(files),
         metrics_path=spec.app.metrics_path, termination_grace=drain + SHUTDOWN,
         namespace_holder=build_namespace_holder(catalog.namespace_holder, (app, *sidecars)),
-        image_pull_secrets=spec.image_pull_secrets,
+        image_pull_secrets=spec.image_pull_secrets, ingress=spec.ingress, autoscaling=spec.autoscaling,
     )
 
 

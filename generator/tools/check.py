@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from generator import rules
+from generator.tools import check_crds
 from generator.tools.check_configs import dig, documents, INSTALL_HINT, Problems, check_envoy, check_fluentd, mapping, mappings
 from generator.tools.check_runtime import check_fluentd_budget, lint_ephemeral_storage, lint_tmpfs_memory
 from generator.output.naming import (CHECKSUM_ANNOTATION, CONFIG_DIR, MANAGED_BY_LABEL, NAME_LABEL, TOOL,
@@ -334,6 +335,11 @@ def validate_schemas(documents: list[Any], version: str) -> Iterator[str]:
         if not document:  # the command skips empty documents too
             continue
         resource = f"{str(dig(document, 'kind')).lower()}/{dig(document, 'metadata', 'name')}"
+        if check_crds.knows(document):  # a CRD kubernetes-validate would only warn about
+            for problem in check_crds.problems(document):
+                yield (f"ERROR the kustomize output did not validate for resource {resource} against "
+                       f"the {document['kind']} CRD's schema: {problem}")
+            continue
         try:
             utils.validate(document, f"{version}.0", strict=True)
         except utils.ValidationError as exc:
