@@ -92,7 +92,7 @@ BAD_ANSWERS = [
     ("resources memory in millis", changed("app.resources", {"limits": {"memory": "512m"}}), "app.resources.limits.memory", "bytes, Ki, Mi or Gi"),
     ("resources zero cpu", changed("app.resources", {"requests": {"cpu": "0"}}), "app.resources.requests.cpu", "more than 0"),
     ("resources limit below request", changed("app.resources", {"requests": {"cpu": "2"}, "limits": {"cpu": "1"}}), "app.resources.limits.cpu", "below the request 2"),
-    ("resources request above the default limit", changed("app.resources", {"requests": {"memory": "1Gi"}}), "app.resources.limits.memory", "the default limit: give one"),
+    ("resources request above the default limit", changed("app.resources", {"requests": {"memory": "1Gi"}}), "app.resources.limits.memory", "the limit it would keep: give one"),
     ("user uid below 10000", changed("app.user", {"uid": 1000}), "app.user.uid", "below 10000"),
     ("user root", changed("app.user", {"uid": 0}), "app.user.uid", "below 10000"),
     ("user gid below 10000", changed("app.user", {"uid": 20001, "gid": 100}), "app.user.gid", "non-root gid >= 10000"),
@@ -127,6 +127,14 @@ BAD_ANSWERS = [
     ("autoscaling min zero", changed("kubernetes.autoscaling", {"min": 0}), "kubernetes.autoscaling.min", "replica count"),
     ("autoscaling cpu over 100", changed("kubernetes.autoscaling", {"cpu_percent": 150}), "kubernetes.autoscaling.cpu_percent", "1 to 100"),
     ("autoscaling unknown key", changed("kubernetes.autoscaling", {"memory_percent": 80}), "kubernetes.autoscaling.memory_percent", "unknown key"),
+    ("environments not a mapping", changed("environments", ["dev"]), "environments", "must be a mapping"),
+    ("environment name not a label", changed("environments", {"Dev_1": {}}), "environments.Dev_1", "DNS-1123"),
+    ("environment unknown key", changed("environments", {"dev": {"namespace": "x"}}), "environments.dev.namespace", "unknown key"),
+    ("environment replicas zero", changed("environments", {"dev": {"replicas": 0}}), "environments.dev.replicas", "replica count"),
+    ("environment resources below request", changed("environments", {"dev": {"resources": {"limits": {"cpu": "50m"}}}}), "environments.dev.resources.limits.cpu", "below the request 100m"),
+    ("environment secret as a plain value", changed("environments", {"dev": {"env": {"API_TOKEN": "abc"}}}), "environments.dev.env.API_TOKEN", "looks like a secret"),
+    ("environment sets a sidecar's variable", changed("environments", {"dev": {"env": {"STATSD_PORT": "1"}}}), "environments.dev.env.STATSD_PORT", "set by sidecar 'metrics'"),
+    ("environment ingress without one", changed("environments", {"dev": {"ingress": {"host": "a.example.com"}}}), "environments.dev.ingress", "no kubernetes.ingress"),
 ]
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from generator import rules
 from generator.output.fileset import FileSet
-from generator.output.naming import CONFIG_DIR
+from generator.output.naming import CONFIG_DIR, compose_override
 from generator.model import budget
 from generator.model.pod import Container, Mount, Pod, Probe
 from generator.yamlio import dump
@@ -23,7 +23,8 @@ LOGGING = {"driver": "json-file", "options": {"max-size": "10m", "max-file": "5"
 ENV_DIR = "env"
 
 
-def emit_compose(pod: Pod) -> FileSet:
+def emit_compose(pod: Pod, environments: tuple[tuple[str, Pod], ...] = ()) -> FileSet:
+    """compose.yaml, and compose.<env>.yaml for each environment that changes something."""
     holder = pod.namespace_holder
     # Built once: per container it made the render quadratic in the number of sidecars.
     config_of = {v.name: v.config_of for v in pod.volumes if v.config_of}
@@ -33,7 +34,9 @@ def emit_compose(pod: Pod) -> FileSet:
     document = {"name": pod.name, "services": services,
                 "volumes": {v.name: _scratch_volume(pod, v.size) for v in pod.volumes if v.config_of is None}}
     files = {"compose.yaml": dump(literal_dollars(document)).encode()}
-    if any(env_file_of(c) for c in pod.containers):
+    for name, env_pod in environments:
+        files.update(_override(pod, env_pod, name))
+    if any(env_file_of(c) for p in (pod, *(env_pod for _, env_pod in environments)) for c in p.containers):
         files[f"{ENV_DIR}/.gitignore"] = ENV_GITIGNORE.encode()
     return files
 
@@ -63,6 +66,21 @@ def env_files(pod: Pod) -> dict[str, str]:
 def env_file_of(container: Container) -> str | None:
     referenced = container.env_from or any(var.source for var in container.env)
     return f"{ENV_DIR}/{container.name}.env" if referenced else None
+
+
+def _override(base: Pod, pod: Pod, environment: str) -> FileSet:
+    """compose.<env>.yaml, for `docker compose -f compose.yaml -f compose.<env>.yaml`: the app's
+    environment and resources as that environment has them. Nothing when they are the base's
+    (replicas and the ingress host mean nothing to Compose). Compose merges an override key by
+    key (environment by variable, deploy.resources by field), so only what differs is written."""
+    config_of = {v.name: v.config_of for v in base.volumes if v.config_of}
+    before, after = _hardened(base, base.app, config_of), _hardened(pod, pod.app, config_of)
+    changed = {key: after[key] for key in ("environment", "env_file", "deploy")
+               if key in after and after[key] != before.get(key)}
+    if not changed:
+        return {}
+    document = {"services": {pod.app.name: changed}}
+    return {compose_override(environment): dump(literal_dollars(document)).encode()}
 
 
 def literal_dollars(value: Any) -> Any:

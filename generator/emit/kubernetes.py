@@ -8,7 +8,7 @@ from generator.emit.kubernetes_containers import container_spec
 from generator.emit.kubernetes_exposure import autoscaler, ingress_objects, network_policy_rules
 from generator.emit.targets import KubernetesTarget
 from generator.output.fileset import FileSet
-from generator.output.naming import (CHECKSUM_ANNOTATION, MANAGED_BY_LABEL, NAME_LABEL, TOOL, checksum_of,
+from generator.output.naming import (K8S, CHECKSUM_ANNOTATION, MANAGED_BY_LABEL, NAME_LABEL, TOOL, checksum_of,
                                      config_key, config_map_name)
 from generator.model.pod import Pod
 from generator.yamlio import dump, dump_all
@@ -23,24 +23,30 @@ def selector(pod: Pod) -> dict[str, str]:
     return {NAME_LABEL: pod.name, "app.kubernetes.io/instance": pod.name}
 
 
-def emit_kubernetes(pod: Pod, target: KubernetesTarget) -> FileSet:
+def emit_kubernetes(pod: Pod, target: KubernetesTarget, base: str = K8S) -> FileSet:
+    """The kustomize base, in `base` (k8s/, or k8s/base/ when overlays sit beside it: kustomize
+    refuses an overlay inside its base, and k8s/kustomization.yaml then points at the base)."""
     documents = {
-        "k8s/namespace.yaml": [_namespace(pod)] if pod.create_namespace else [],
-        "k8s/serviceaccount.yaml": [_service_account(pod)],
-        "k8s/configmaps.yaml": _config_maps(pod),
-        "k8s/deployment.yaml": [_deployment(pod, target)],
-        "k8s/service.yaml": [_service(pod)] if pod.public_ports else [],
-        "k8s/networkpolicy.yaml": [_network_policy(pod)],
-        "k8s/poddisruptionbudget.yaml": [_disruption_budget(pod)],
-        "k8s/horizontalpodautoscaler.yaml": autoscaler(pod, _metadata(pod)),
+        "namespace.yaml": [_namespace(pod)] if pod.create_namespace else [],
+        "serviceaccount.yaml": [_service_account(pod)],
+        "configmaps.yaml": _config_maps(pod),
+        "deployment.yaml": [_deployment(pod, target)],
+        "service.yaml": [_service(pod)] if pod.public_ports else [],
+        "networkpolicy.yaml": [_network_policy(pod)],
+        "poddisruptionbudget.yaml": [_disruption_budget(pod)],
+        "horizontalpodautoscaler.yaml": autoscaler(pod, _metadata(pod)),
         **ingress_objects(pod, _metadata(pod)),
     }
-    files = {path: dump_all(docs).encode() for path, docs in documents.items() if docs}
+    files = {f"{base}/{name}": dump_all(docs).encode() for name, docs in documents.items() if docs}
     kustomization: dict[str, Any] = {"apiVersion": "kustomize.config.k8s.io/v1beta1",
                                      "kind": "Kustomization"}
     kustomization["namespace"] = pod.namespace
-    kustomization["resources"] = [path.removeprefix("k8s/") for path in files]
-    files["k8s/kustomization.yaml"] = dump(kustomization).encode()
+    kustomization["resources"] = [name for name, docs in documents.items() if docs]
+    files[f"{base}/kustomization.yaml"] = dump(kustomization).encode()
+    if base != K8S:
+        files[f"{K8S}/kustomization.yaml"] = dump({
+            "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
+            "resources": [base.removeprefix(f"{K8S}/")]}).encode()
     return files
 
 

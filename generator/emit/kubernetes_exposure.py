@@ -11,13 +11,13 @@ NAMESPACE_LABEL = "kubernetes.io/metadata.name"  # set by the API server on ever
 
 
 def ingress_objects(pod: Pod, metadata: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    """{file: [object]} for the answers' ingress (none without one)."""
+    """{file name in the base: [object]} for the answers' ingress (none without one)."""
     ingress, port = pod.ingress, pod.way_in
     if ingress is None or port is None:
         return {}
     if ingress.kind == "httproute":
-        return {"k8s/httproute.yaml": [_http_route(pod, metadata, port.number)]}
-    return {"k8s/ingress.yaml": [_ingress(pod, metadata, port.number)]}
+        return {"httproute.yaml": [_http_route(pod, metadata, port.number)]}
+    return {"ingress.yaml": [_ingress(pod, metadata, port.number)]}
 
 
 def _ingress(pod: Pod, metadata: dict[str, Any], port: int) -> dict[str, Any]:

@@ -20,10 +20,10 @@ SCRATCH_SIZE = "64Mi"  # a writable path's emptyDir / tmpfs when no size is give
 MAX_WRITABLE_PATHS = 20
 
 
-def env(raw: Any) -> tuple[tuple[str, str | rules.EnvSource], ...]:
+def env(raw: Any, where: str = "app.env") -> tuple[tuple[str, str | rules.EnvSource], ...]:
     found = []
-    for name, value in mapping("app.env", raw).items():
-        field = f"app.env.{name}"
+    for name, value in mapping(where, raw).items():
+        field = f"{where}.{name}"
         found.append((rules.env_name(field, name), rules.env_value(field, name, value)))
     return tuple(found)
 
@@ -38,18 +38,23 @@ def env_from(raw: Any) -> tuple[rules.EnvSource, ...]:
     return tuple(found)
 
 
-def resources(raw: Any) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
-    """(requests, limits): each key given replaces today's default for it; memory and storage
-    in bytes, Ki, Mi or Gi (what Compose can say too); no limit below its request."""
-    given = mapping("app.resources", raw)
-    known_keys("app.resources", given, ("requests", "limits"))
+Resources = tuple[tuple[str, str], ...]
+
+
+def resources(raw: Any, where: str = "app.resources", base: tuple[Resources, Resources] = (REQUESTS, LIMITS)
+              ) -> tuple[Resources, Resources]:
+    """(requests, limits): each key given replaces the base's (today's defaults, or the app's for
+    an environment); memory and storage in bytes, Ki, Mi or Gi (what Compose can say too); no
+    limit below its request."""
+    given = mapping(where, raw)
+    known_keys(where, given, ("requests", "limits"))
     parts, written = [], {}
-    for part, defaults in (("requests", REQUESTS), ("limits", LIMITS)):
-        values = written[part] = mapping(f"app.resources.{part}", given.get(part))
-        known_keys(f"app.resources.{part}", values, RESOURCE_KEYS)
+    for part, defaults in (("requests", base[0]), ("limits", base[1])):
+        values = written[part] = mapping(f"{where}.{part}", given.get(part))
+        known_keys(f"{where}.{part}", values, RESOURCE_KEYS)
         merged = dict(defaults)
         for key, value in values.items():
-            field = f"app.resources.{part}.{key}"
+            field = f"{where}.{part}.{key}"
             rules.quantity(field, value)
             if key != "cpu" and not rules.is_memory(value):
                 raise SpecError(f"{field}: {value!r} must be bytes, Ki, Mi or Gi (e.g. 512Mi)")
@@ -61,8 +66,8 @@ def resources(raw: Any) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, s
     for key in RESOURCE_KEYS:
         problem = rules.limit_problem(requests[key], limits[key])
         if problem:
-            default = "" if key in written["limits"] else " (the default limit: give one)"
-            raise SpecError(f"app.resources.limits.{key}: {problem}{default}")
+            default = "" if key in written["limits"] else " (the limit it would keep: give one)"
+            raise SpecError(f"{where}.limits.{key}: {problem}{default}")
     return tuple(requests.items()), tuple(limits.items())
 
 

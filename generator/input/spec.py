@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
 from generator import rules
 from generator.catalog.loader import Catalog
 from generator.errors import SpecError
-from generator.input import exposure, runtime, sidecars
+from generator.input import environments, exposure, runtime, sidecars
 from generator.input.exposure import Autoscaling, Ingress
 from generator.input.ports import PortLedger, claims_of, owner_of
 from generator.input.sidecars import known_keys, mapping
@@ -17,7 +17,7 @@ APP_KEYS = ("name", "image", "port", "health_path", "log_dir", "metrics_path", "
             "health_command", "env", "env_from", "resources", "user", "writable_paths", "command", "args")
 # What templates see of the app (`{{ app.port }}`): its values, not its environment.
 CONTEXT_KEYS = APP_KEYS[:7]
-ANSWER_KEYS = ("app", "sidecars", "targets", "kubernetes")
+ANSWER_KEYS = ("app", "sidecars", "targets", "kubernetes", "environments")
 KUBERNETES_KEYS = ("version", "namespace", "create_namespace", "image_pull_secrets", "ingress", "autoscaling")
 DEFAULTS = {"port": 8080, "health_path": "/healthz", "replicas": 2}  # the one place for them
 # An app to expand templates with outside a real request (show, catalog lint and new).
@@ -71,6 +71,7 @@ class Spec:
     image_pull_secrets: tuple[str, ...] = ()  # Secrets (docker-registry) the kubelet pulls with
     ingress: Ingress | None = None  # the way in from outside the cluster
     autoscaling: Autoscaling | None = None  # an HPA; the Deployment's replicas are then its
+    environments: tuple[environments.Environment, ...] = ()  # overlays: k8s/overlays/<name>/
 
 
 def template_context(app: App, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -100,11 +101,14 @@ def _parse(answers: Any, catalog: Catalog, allow_unpinned: bool) -> Spec:
     # A namespace of the service's own (named after it, the default) comes with the base;
     # another may be shared, and `kubectl delete -k` must not take its other services away.
     create = rules.flag("kubernetes.create_namespace", kube.get("create_namespace", namespace == app.name))
-    return Spec(app=app, sidecars=sidecars, targets=targets, kubernetes_version=version,
+    spec = Spec(app=app, sidecars=sidecars, targets=targets, kubernetes_version=version,
                 namespace=namespace, create_namespace=create,
                 image_pull_secrets=pull_secrets(kube.get("image_pull_secrets", [])),
                 ingress=exposure.ingress(kube.get("ingress"), namespace),
                 autoscaling=exposure.autoscaling(kube.get("autoscaling")))
+    found = environments.environments(answers.get("environments"), spec,
+                                      lambda env_spec, where: _check_app_env(env_spec.app, env_spec.sidecars, catalog, where))
+    return replace(spec, environments=found)
 
 
 def pull_secrets(raw: Any) -> tuple[str, ...]:
@@ -148,14 +152,14 @@ def _runtime(values: dict) -> dict[str, Any]:
             "args": runtime.command("app.args", values.get("args", []))}
 
 
-def _check_app_env(app: App, choices: list[SidecarChoice], catalog: Catalog) -> None:
+def _check_app_env(app: App, choices: Any, catalog: Catalog, where: str = "app.env") -> None:
     """A variable a chosen sidecar sets on the app (STATSD_HOST, ...) is the sidecar's: the
     same name in app.env would silently lose to one of them in each target."""
     for choice in choices:
         for name, _ in catalog.get(choice.name).definition.app_env:
             if name in dict(app.env):
-                raise SpecError(f"app.env.{name}: is set by sidecar {choice.name!r} (its app_env); "
-                                "remove it from app.env")
+                raise SpecError(f"{where}.{name}: is set by sidecar {choice.name!r} (its app_env); "
+                                f"remove it from {where}")
 
 
 def _parse_sidecars(raw: Any, catalog: Catalog, app: App) -> tuple[SidecarChoice, ...]:
@@ -204,13 +208,16 @@ def to_answers(spec: Spec) -> dict[str, Any]:
         kubernetes["ingress"] = spec.ingress.as_answer()
     if spec.autoscaling:
         kubernetes["autoscaling"] = spec.autoscaling.as_answer()
-    return {
+    answers = {
         "app": {k: v for k, v in app.items() if v is not None},
         "sidecars": [{"name": c.name, "params": dict(c.params)} if c.params else c.name
                      for c in spec.sidecars],
         "targets": list(spec.targets),
         "kubernetes": kubernetes,
     }
+    if spec.environments:
+        answers["environments"] = {e.name: e.as_answer() for e in spec.environments}
+    return answers
 
 
 def runtime_answers(app: App) -> dict[str, Any]:

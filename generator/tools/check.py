@@ -13,7 +13,7 @@ from generator import rules
 from generator.tools import check_crds
 from generator.tools.check_configs import dig, documents, INSTALL_HINT, Problems, check_envoy, check_fluentd, mapping, mappings
 from generator.tools.check_runtime import check_fluentd_budget, lint_ephemeral_storage, lint_tmpfs_memory
-from generator.output.naming import (CHECKSUM_ANNOTATION, CONFIG_DIR, MANAGED_BY_LABEL, NAME_LABEL, TOOL,
+from generator.output.naming import (compose_override, kubernetes_base_of, overlay_dir, CHECKSUM_ANNOTATION, CONFIG_DIR, MANAGED_BY_LABEL, NAME_LABEL, TOOL,
                                      checksum_of, config_map_sidecar)
 from generator.errors import CheckError
 from generator.rules import DEFAULT_KUBERNETES_VERSION
@@ -38,11 +38,16 @@ def check_folder(folder: Path) -> Problems:
     version, problems = _recorded_version(folder)
     if compose.is_file():
         problems += check_compose(compose)
+        for override in sorted(folder.glob(compose_override("*"))):
+            problems += check_compose_override(compose, override)
     if kustomization.is_file():
         problems += check_kubernetes(folder / "k8s", version)
         problems += check_config_maps(folder)
     if chart.is_file():
         problems += check_chart(folder / "chart", version)
+    # Each environment's overlay builds and passes the same schemas and pod rules as the base.
+    for overlay in sorted(folder.glob(f"{overlay_dir('*')}/kustomization.yaml")):
+        problems += check_kubernetes(overlay.parent, version)
     problems += check_config_modes(folder)
     problems += check_fluentd_budget(folder)
     for envoy_config in sorted(folder.glob("config/*/envoy.yaml")):
@@ -122,6 +127,13 @@ def check_compose(compose_file: Path) -> Problems:
     return problems + [f"{compose_file}: {problem}" for problem in lint_compose(document)]
 
 
+def check_compose_override(compose_file: Path, override: Path) -> Problems:
+    """`docker compose -f compose.yaml -f compose.<env>.yaml config`, as the README runs it."""
+    code, output = _run([_tool("docker-compose"), "-f", compose_file.name, "-f", override.name, "config", "-q"],
+                        cwd=compose_file.parent)
+    return [f"{override}: docker-compose config with {compose_file.name}: {output}"] if code else []
+
+
 # The own rules, one function each, kept in registries that the lints run and that
 # tests/test_check_rules.py reads: a rule added here without a seeded-defect test fails it.
 # A compose rule gets (service name, service mapping); a container rule (where, container);
@@ -137,6 +149,8 @@ POD_RULES: dict[str, PodRule] = {}
 FOLDER_RULES = {
     "docker-compose-config": "docker-compose config accepts compose.yaml",
     "kustomize-builds": "kubectl kustomize builds k8s/",
+    "kustomize-overlay-builds": "kubectl kustomize builds each k8s/overlays/<env>/, which passes the schemas",
+    "compose-override-config": "docker-compose config accepts compose.yaml with each compose.<env>.yaml",
     "kubernetes-schema": "kubernetes-validate --strict accepts every object",
     "recorded-kubernetes-version": "the schema is the Kubernetes version in .sidecar-new.yaml",
     "record-shape": ".sidecar-new.yaml is a record",
@@ -446,7 +460,7 @@ del _key, _good
 def check_config_maps(folder: Path) -> Problems:
     """The files of one render agree: config/<sidecar>/ holds what the ConfigMaps hold, and the
     Deployment's checksum (which makes pods restart on a config change) is theirs."""
-    k8s = folder / "k8s"
+    k8s = kubernetes_base_of(folder)
     return list(lint_config_maps(folder, documents(k8s / "configmaps.yaml"), documents(k8s / "deployment.yaml")))
 
 
