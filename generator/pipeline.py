@@ -22,6 +22,11 @@ from generator.input.spec import Spec, to_answers
 from generator.yamlio import dump
 
 def build(spec: Spec, catalog: Catalog) -> FileSet:
+    return render(spec, catalog)[1]
+
+
+def render(spec: Spec, catalog: Catalog) -> tuple[Pod, FileSet]:
+    """The pod (what the CLI reports on: the sidecars' overhead) and the files."""
     pod = build_pod(spec, catalog)
     kubernetes = kubernetes_target(spec.targets, spec.kubernetes_version)
     # Each environment's pod is built like the base's, from the request as it sees it.
@@ -36,7 +41,7 @@ def build(spec: Spec, catalog: Catalog) -> FileSet:
     if "helm" in spec.targets:
         parts.append(emit_helm(build_chart(spec, catalog, pod)))
     files = merge(*parts)
-    return merge(files, {RECORD: dump(record(spec, catalog, files)).encode()})
+    return pod, merge(files, {RECORD: dump(record(spec, catalog, files)).encode()})
 
 
 def emit_config_files(pod: Pod) -> FileSet:
@@ -49,6 +54,8 @@ def record(spec: Spec, catalog: Catalog, files: FileSet) -> dict[str, Any]:
     return {
         **to_answers(spec),
         "generated_by": {"tool": "sidecar-new", "version": __version__,
-                         "catalog": catalog.provenance},
+                         "catalog": catalog.provenance,
+                         # `check` judges the sidecars' overhead by the catalog's own budget.
+                         **({"overhead_budget": dict(catalog.overhead_budget)} if catalog.overhead_budget else {})},
         "files": {path: hashlib.sha256(data).hexdigest() for path, data in files.items()},
     }

@@ -186,8 +186,10 @@ def replicas(field: str, value: Any) -> int:
 # emitter all take them apart with quantity_parts.
 _SUFFIXES = {"m": 1e-3, "": 1, "k": 1e3, "M": 1e6, "G": 1e9, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30}
 _ANY_QUANTITY = re.compile(r"([0-9]+(?:\.[0-9]+)?)(m|k|M|G|Ki|Mi|Gi)?")
-_WRITTEN_SUFFIXES = ("m", "", "Ki", "Mi", "Gi")  # what templates and answers may write
-_MEMORY_SUFFIXES = ("", "Ki", "Mi", "Gi")  # whole bytes: what Compose's k/m/g can say too
+_WRITTEN_SUFFIXES = ("m", "", "k", "M", "G", "Ki", "Mi", "Gi")  # what templates and answers may write
+# Whole bytes: Compose gets Ki/Mi/Gi as its binary k/m/g and k/M/G (decimal) as a byte count.
+_MEMORY_SUFFIXES = ("", "k", "M", "G", "Ki", "Mi", "Gi")
+MEMORY_UNITS = "bytes, Ki, Mi or Gi (or k, M, G)"
 
 
 def quantity_parts(value: Any) -> tuple[str, str] | None:
@@ -213,7 +215,7 @@ def limit_problem(request: Any, limit: Any) -> str | None:
 
 
 def is_memory(value: Any) -> bool:
-    """Whole bytes, Ki, Mi or Gi: a memory or tmpfs size both Kubernetes and Compose read."""
+    """Whole bytes, Ki, Mi, Gi, k, M or G: a memory or tmpfs size both Kubernetes and Compose read."""
     parts = quantity_parts(value) if not isinstance(value, bool) else None
     return parts is not None and "." not in parts[0] and parts[1] in _MEMORY_SUFFIXES
 

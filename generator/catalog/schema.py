@@ -489,7 +489,7 @@ def value_problems(d: Definition, at_load: bool = False) -> Iterator[tuple[str, 
 
 def _memory(value: Any) -> str | None:
     """Memory and tmpfs sizes: what both Kubernetes and Compose read (bytes, Ki, Mi, Gi)."""
-    return None if rules.is_memory(value) else f"{value!r} must be bytes, Ki, Mi or Gi (e.g. 64Mi)"
+    return None if rules.is_memory(value) else f"{value!r} must be {rules.MEMORY_UNITS}, e.g. 64Mi"
 
 
 def check_expanded(d: Definition, where: str) -> Definition:

@@ -210,6 +210,9 @@ def _cpus(quantity: str) -> str:
 
 
 def _memory(quantity: str) -> str:
-    # The schema and the app's defaults allow only these (rules.is_memory).
+    # The schema and the answers allow only whole bytes (rules.is_memory): Docker's k/m/g are
+    # binary, so Ki/Mi/Gi map onto them and a decimal k/M/G is written as its byte count.
     number, suffix = rules.quantity_parts(quantity)
-    return number + _UNITS.get(suffix, "")
+    if suffix in _UNITS or suffix == "":
+        return number + _UNITS.get(suffix, "")
+    return str(budget.size_bytes(quantity))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from generator.emit.targets import KubernetesTarget
+from generator.model import overhead
 from generator.model.pod import Container, Pod
 
 WIDTH = 76  # the boxes' outer width; a longer row widens every box
@@ -47,6 +48,8 @@ def draw_pod(pod: Pod, kubernetes: KubernetesTarget | None) -> str:
     if others:
         lines.append("shared volumes between sidecars:")
         lines += [f"  {name}: {users}" for name, users in others]
+    if pod.sidecars:  # what they cost (model/overhead.py): seen before it is paid for
+        lines += ["", *overhead.table(overhead.of_pod(pod))]
     return "\n".join(lines) + "\n"
 
 

@@ -44,7 +44,7 @@ Resources = tuple[tuple[str, str], ...]
 def resources(raw: Any, where: str = "app.resources", base: tuple[Resources, Resources] = (REQUESTS, LIMITS)
               ) -> tuple[Resources, Resources]:
     """(requests, limits): each key given replaces the base's (today's defaults, or the app's for
-    an environment); memory and storage in bytes, Ki, Mi or Gi (what Compose can say too); no
+    an environment); memory and storage in whole bytes (rules.MEMORY_UNITS, what Compose can say too); no
     limit below its request."""
     given = mapping(where, raw)
     known_keys(where, given, ("requests", "limits"))
@@ -57,7 +57,7 @@ def resources(raw: Any, where: str = "app.resources", base: tuple[Resources, Res
             field = f"{where}.{part}.{key}"
             rules.quantity(field, value)
             if key != "cpu" and not rules.is_memory(value):
-                raise SpecError(f"{field}: {value!r} must be bytes, Ki, Mi or Gi (e.g. 512Mi)")
+                raise SpecError(f"{field}: {value!r} must be {rules.MEMORY_UNITS}, e.g. 512Mi")
             if not rules.quantity_value(value):
                 raise SpecError(f"{field}: {value!r} must be more than 0")
             merged[key] = value
@@ -95,7 +95,7 @@ def writable_paths(raw: Any, log_dir: str | None) -> tuple[tuple[str, str], ...]
                                 "a scratch volume mounted there would hide what the image keeps in it")
         size = entry.get("size", SCRATCH_SIZE)
         if not rules.is_memory(size) or not rules.quantity_value(size):
-            raise SpecError(f"{field}.size: {rules.shown(size)} must be a size in bytes, Ki, Mi or Gi (e.g. 256Mi)")
+            raise SpecError(f"{field}.size: {rules.shown(size)} must be a size in {rules.MEMORY_UNITS}, e.g. 256Mi")
         for other in taken:
             if path == other or path.startswith(f"{other}/") or other.startswith(f"{path}/"):
                 what = "the app's /tmp" if other == "/tmp" else ("app.log_dir" if other == log_dir else repr(other))

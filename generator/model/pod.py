@@ -130,6 +130,7 @@ class Pod:
     image_pull_secrets: tuple[str, ...] = ()
     ingress: Ingress | None = None
     autoscaling: Autoscaling | None = None  # then the HPA owns the replica count
+    overhead_budget: tuple[tuple[str, int], ...] = ()  # the catalog's (model/overhead.py)
 
     @property
     def containers(self) -> tuple[Container, ...]:
@@ -181,6 +182,7 @@ def build_pod(spec: Spec, catalog: Catalog) -> Pod:
         metrics_path=spec.app.metrics_path, termination_grace=drain + SHUTDOWN,
         namespace_holder=build_namespace_holder(catalog.namespace_holder, (app, *sidecars)),
         image_pull_secrets=spec.image_pull_secrets, ingress=spec.ingress, autoscaling=spec.autoscaling,
+        overhead_budget=catalog.overhead_budget,
     )
 
 

@@ -19,7 +19,7 @@ from generator.errors import CheckError
 from generator.rules import DEFAULT_KUBERNETES_VERSION
 from generator.yamlio import load_file, load_text
 
-__all__ = ["check_folder", "check_chart", "check_compose", "check_config_modes", "check_kubernetes", "check_config_maps", "check_envoy",
+__all__ = ["check_folder", "check_chart", "check_overhead", "check_compose", "check_config_modes", "check_kubernetes", "check_config_maps", "check_envoy",
            "check_fluentd", "kustomize", "lint_compose", "lint_pod_specs", "lint_config_maps"]
 
 def check_folder(folder: Path) -> Problems:
@@ -56,6 +56,32 @@ def check_folder(folder: Path) -> Problems:
         problems += check_fluentd(fluentd_config)
     # One problem, one line (as every error is): tool output and edited names may hold newlines.
     return [" ".join(problem.split()) for problem in problems]
+
+
+def check_overhead(folder: Path) -> list[str]:
+    """The sidecars' overhead in the rendered Deployment against the recorded catalog budget
+    (model/overhead.py; default 50% of the app's requests): one line per resource over it.
+    A warning for `check`, a problem with `check --strict`, as for `new`."""
+    from generator.model import overhead
+
+    record = folder / ".sidecar-new.yaml"
+    data = load_file(record, CheckError) if record.is_file() else {}
+    policy = mapping(dig(data, "generated_by", "overhead_budget"))
+    found = []
+    for deployment in documents(kubernetes_base_of(folder) / "deployment.yaml"):
+        spec = mapping(dig(deployment, "spec", "template", "spec"))
+        containers = [*mappings(spec.get("initContainers")), *mappings(spec.get("containers"))]
+        # The app is the container named after the service (the Deployment's name label).
+        app_name = dig(deployment, "metadata", "labels", NAME_LABEL)
+        app = next((c for c in containers if c.get("name") == app_name), None)
+        if app is None:
+            continue
+        sidecars = [mapping(c.get("resources")) for c in containers if c is not app
+                    and (c in mappings(spec.get("containers")) or c.get("restartPolicy") == "Always")]
+        uses = overhead.overhead(mapping(app.get("resources")), sidecars,
+                                 {k: v for k, v in policy.items() if isinstance(v, int)})
+        found += [f"{folder}: Deployment {app_name}: sidecar overhead: {w}" for w in overhead.warnings(uses)]
+    return found
 
 
 def _special_files(folder: Path) -> list[Path]:

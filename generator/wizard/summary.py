@@ -15,6 +15,7 @@ from generator import rules
 from generator.catalog.loader import Catalog
 from generator.emit.picture import draw_pod
 from generator.emit.targets import kubernetes_target
+from generator.model import overhead
 from generator.model.pod import build_pod
 from generator.input.spec import parse_spec
 
@@ -47,6 +48,8 @@ def summary(answers: dict[str, Any], catalog: Catalog, allow_unpinned: bool, des
                      else "no app healthcheck (no health command)"))
     if {"kubernetes", "helm"} & set(spec.targets):
         rows.append(("namespace", spec.namespace))
+    if spec.sidecars:  # what they cost, before it is paid for
+        rows.append(("overhead", overhead.brief(overhead.of_pod(build_pod(spec, catalog)))))
     advanced = advanced_summary(spec)
     if advanced:
         rows.append(("advanced", advanced))
