@@ -77,6 +77,9 @@ def _override(base: Pod, pod: Pod, environment: str) -> FileSet:
     before, after = _hardened(base, base.app, config_of), _hardened(pod, pod.app, config_of)
     changed = {key: after[key] for key in ("environment", "env_file", "deploy")
                if key in after and after[key] != before.get(key)}
+    if "environment" in changed:  # merged variable by variable: only those that change
+        changed["environment"] = {k: v for k, v in after["environment"].items()
+                                  if before.get("environment", {}).get(k) != v}
     if not changed:
         return {}
     document = {"services": {pod.app.name: changed}}
