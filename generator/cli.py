@@ -311,9 +311,9 @@ def check(folder: Path = typer.Argument(..., metavar="DIR"),
         over = check_overhead(folder) if (folder / "k8s").is_dir() else []
         if strict:
             problems += over
-        else:
+        else:  # one line each, naming the folder as every line of check does
             for line in over:
-                typer.echo(f"warning: {line}", err=True)
+                typer.echo(f"{line} (a warning; a problem with --strict)", err=True)
         for problem in problems:
             typer.echo(problem, err=True)
         if problems:

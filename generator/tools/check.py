@@ -65,7 +65,10 @@ def check_overhead(folder: Path) -> list[str]:
     from generator.model import overhead
 
     record = folder / ".sidecar-new.yaml"
-    data = load_file(record, CheckError) if record.is_file() else {}
+    try:  # a broken record is check_folder's to report; the default budget applies meanwhile
+        data = load_file(record, CheckError) if record.is_file() else {}
+    except CheckError:
+        data = {}
     policy = mapping(dig(data, "generated_by", "overhead_budget"))
     found = []
     for deployment in documents(kubernetes_base_of(folder) / "deployment.yaml"):
