@@ -92,9 +92,11 @@ def new(
     save_answers: Optional[Path] = typer.Option(None, "--save-answers", help="Write the answers used to FILE, for replay with --answers (also with --dry-run)."),
     sets: Optional[List[str]] = typer.Option(None, "--set", help=_SET_HELP),
     offline: bool = typer.Option(False, "--offline", help=_OFFLINE_HELP),
+    strict: bool = typer.Option(False, "--strict", help="Sidecars over the catalog's overhead budget are an error, not a warning."),
 ) -> None:
     """Render an app and its sidecars into compose.yaml, k8s/ and config/. With --diff the
-    exit status is 1 when the folder differs from the render, 0 when not (a drift check)."""
+    exit status is 1 when the folder differs from the render, 0 when not (a drift check).
+    Sidecars whose requests pass the catalog's overhead budget are a warning (--strict: an error)."""
     _state["written"] = None
     with _errors():
         recorded = None if catalog else _recorded_catalog(answers)
@@ -109,7 +111,8 @@ def new(
                               ask_all=ask_all, allow_unpinned=allow_unpinned, output=output, force=force,
                               preview=dry_run or show_diff, save_answers=save_answers, sets=sets or [],
                               is_record=_is_record(answers) or recorded is not None)
-        spec, files = _build(raw, loaded, allow_unpinned)
+        spec, pod, files = _build(raw, loaded, allow_unpinned)
+        _overhead(pod, strict=strict, table=dry_run)
         _deliver(files, raw, loaded, output or _default_output(answers, spec.app.name), spec, output,
                  dry_run=dry_run, show_diff=show_diff, force=force, trust=trust, save_answers=save_answers)
 
@@ -154,10 +157,27 @@ def _gather(loaded, answers: Optional[Path], app_flags: dict, sidecars: Optional
 def _build(raw: dict, loaded, allow_unpinned: bool):
     """The answers checked into a Spec, and the files it renders to (pure, nothing written)."""
     from generator.input.spec import parse_spec
-    from generator.pipeline import build
+    from generator.pipeline import render
 
     spec = parse_spec(raw, loaded, allow_unpinned=allow_unpinned)
-    return spec, build(spec, loaded)
+    return (spec, *render(spec, loaded))
+
+
+def _overhead(pod, *, strict: bool, table: bool) -> None:
+    """The sidecars' overhead against the catalog's budget: a warning, or with --strict an error
+    (before anything is written); --dry-run prints the figures too."""
+    from generator.model import overhead
+
+    uses = overhead.of_pod(pod)
+    if table and pod.sidecars:
+        typer.echo("\n".join(overhead.table(uses)))
+    problems = overhead.warnings(uses)
+    if problems and strict:
+        from generator.errors import SpecError
+
+        raise SpecError(f"sidecars: {problems[0]} (--strict)")
+    for problem in problems:
+        typer.echo(f"warning: sidecar overhead: {problem}", err=True)
 
 
 def _deliver(files, raw: dict, loaded, dest: Path, spec, output: Optional[Path], *, dry_run: bool,
@@ -282,14 +302,22 @@ def show(template_name: str = typer.Argument(..., metavar="NAME", autocompletion
 
 
 @app.command()
-def check(folder: Path = typer.Argument(..., metavar="DIR")) -> None:
+def check(folder: Path = typer.Argument(..., metavar="DIR"),
+          strict: bool = typer.Option(False, "--strict", help="Sidecars over the recorded overhead budget are a problem, not a warning.")) -> None:
     """Validate generated output with the real tools (docker-compose, kubectl kustomize,
-    kubernetes-validate, Envoy's v3 API) and sidecar-new's own rules."""
+    kubernetes-validate, Envoy's v3 API) and sidecar-new's own rules; report the sidecars'
+    overhead against the catalog's budget."""
     with _errors():
-        from generator.tools.check import check_folder
+        from generator.tools.check import check_folder, check_overhead
         from generator.errors import CheckError
 
         problems = check_folder(folder)
+        over = check_overhead(folder) if (folder / "k8s").is_dir() else []
+        if strict:
+            problems += over
+        else:  # one line each, naming the folder as every line of check does
+            for line in over:
+                typer.echo(f"{line} (a warning; a problem with --strict)", err=True)
         for problem in problems:
             typer.echo(problem, err=True)
         if problems:

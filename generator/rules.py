@@ -78,6 +78,10 @@ def dns_label(field: str, value: Any) -> str:
     return value
 
 
+def is_dns_label(value: str) -> bool:
+    return bool(_DNS_LABEL.fullmatch(value)) and len(value) <= 63
+
+
 def service_name(field: str, value: Any) -> str:
     """The app's name also names its Service, which must be a DNS-1035 label (a letter first)."""
     dns_label(field, value)
@@ -146,11 +150,29 @@ _SYSTEM_FOLDERS = ("/var", "/tmp", "/home", "/root", "/opt", "/srv", "/mnt", "/m
 
 
 def log_dir(field: str, value: Any) -> str:
+    return own_folder(field, value, "the shared log volume mounted there would hide it in the app and "
+                                    "the sidecars; use a folder of the app's own, e.g. /var/log/app")
+
+
+def own_folder(field: str, value: Any, why: str) -> str:
+    """A folder a volume is mounted over (the log folder, a writable path): not a system one."""
     directory(field, value)
     if value in _SYSTEM_FOLDERS or any(value == tree or value.startswith(f"{tree}/") for tree in _SYSTEM_TREES):
-        raise _refuse(field, value, "is a system folder: the shared log volume mounted there would hide "
-                                    "it in the app and the sidecars; use a folder of the app's own, "
-                                    "e.g. /var/log/app")
+        raise _refuse(field, value, f"is a system folder: {why}")
+    return value
+
+
+MIN_UID = 10000  # uid/gid >= 10000 keep clear of host users (checkov CKV_K8S_40)
+
+
+def uid(field: str, value: Any, what: str = "uid") -> int:
+    """A user or group id for a container: a number of our own, clear of the host's users.
+    The catalog's run_as and the app's user both take it."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**31:
+        raise _refuse(field, value, f"must be a {what}")
+    if value < MIN_UID:
+        raise RuleError(f"{field}: {value} is below {MIN_UID}: run as a non-root {what} >= {MIN_UID} that "
+                        "no host user has (checkov CKV_K8S_40)")
     return value
 
 
@@ -164,8 +186,10 @@ def replicas(field: str, value: Any) -> int:
 # emitter all take them apart with quantity_parts.
 _SUFFIXES = {"m": 1e-3, "": 1, "k": 1e3, "M": 1e6, "G": 1e9, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30}
 _ANY_QUANTITY = re.compile(r"([0-9]+(?:\.[0-9]+)?)(m|k|M|G|Ki|Mi|Gi)?")
-_WRITTEN_SUFFIXES = ("m", "", "Ki", "Mi", "Gi")  # what templates and answers may write
-_MEMORY_SUFFIXES = ("", "Ki", "Mi", "Gi")  # whole bytes: what Compose's k/m/g can say too
+_WRITTEN_SUFFIXES = ("m", "", "k", "M", "G", "Ki", "Mi", "Gi")  # what templates and answers may write
+# Whole bytes: Compose gets Ki/Mi/Gi as its binary k/m/g and k/M/G (decimal) as a byte count.
+_MEMORY_SUFFIXES = ("", "k", "M", "G", "Ki", "Mi", "Gi")
+MEMORY_UNITS = "bytes, Ki, Mi or Gi (or k, M, G)"
 
 
 def quantity_parts(value: Any) -> tuple[str, str] | None:
@@ -182,8 +206,16 @@ def quantity(field: str, value: Any) -> str:
     return value
 
 
+def limit_problem(request: Any, limit: Any) -> str | None:
+    """Why a limit cannot go with its request (the API server refuses a limit below it), or None."""
+    low, high = quantity_value(request), quantity_value(limit)
+    if low is not None and high is not None and high < low:
+        return f"{limit} is below the request {request}; the API server refuses that"
+    return None
+
+
 def is_memory(value: Any) -> bool:
-    """Whole bytes, Ki, Mi or Gi: a memory or tmpfs size both Kubernetes and Compose read."""
+    """Whole bytes, Ki, Mi, Gi, k, M or G: a memory or tmpfs size both Kubernetes and Compose read."""
     parts = quantity_parts(value) if not isinstance(value, bool) else None
     return parts is not None and "." not in parts[0] and parts[1] in _MEMORY_SUFFIXES
 
@@ -361,6 +393,14 @@ class EnvSource:
     def as_answer(self) -> dict[str, str]:
         """Back to the answers' shape ({secret: NAME/KEY}), for the record."""
         return {self.kind: self.name if self.key is None else f"{self.name}/{self.key}"}
+
+
+def object_name(field: str, value: Any) -> str:
+    """The name of a Secret, ConfigMap or similar object: a DNS-1123 subdomain."""
+    if not isinstance(value, str) or not _SUBDOMAIN.fullmatch(value) or len(value) > 253:
+        raise _refuse(field, value, "is not a Kubernetes object name (a DNS-1123 subdomain: lower-case "
+                                    "letters, digits, '-' and '.')")
+    return value
 
 
 def looks_like_secret(name: str) -> bool:

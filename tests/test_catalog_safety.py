@@ -179,7 +179,7 @@ DEFINITION = textwrap.dedent(TEAM_CATALOG["templates/pinger/sidecar.yaml"])
     ({"catalog.yaml": INDEX.replace("pinger:1.2.3", "pinger:latest")},
      "catalog.yaml:8: templates[0].image: 'registry.example.com/platform/pinger:latest' is not pinned"),
     ({"catalog.yaml": INDEX + "owner: platform\n"},
-     "catalog.yaml:10: owner: unknown key (allowed: name, version, templates, namespace_holder)"),
+     "catalog.yaml:10: owner: unknown key (allowed: name, version, templates, namespace_holder, overhead_budget)"),
     ({"templates/pinger/sidecar.yaml": "params: [oops\n"}, "templates/pinger/sidecar.yaml:2: invalid YAML: "),
     ({"templates/pinger/sidecar.yaml": DEFINITION + "privileged: true\n"},
      "templates/pinger/sidecar.yaml:14: privileged: unknown key"),

@@ -53,6 +53,15 @@ def edit_yaml(relative: str, change: Callable[[Any], None]) -> Callable[[Path], 
     return seed
 
 
+def build_overlay(folder: Path, kustomization: str, service: str = "") -> None:
+    """An overlay of its own under k8s/overlays/dev/ (check builds every one it finds)."""
+    overlay = folder / "k8s" / "overlays" / "dev"
+    overlay.mkdir(parents=True)
+    (overlay / "kustomization.yaml").write_text(kustomization)
+    if service:
+        (overlay / "service.yaml").write_text(service)
+
+
 def edit_text(relative: str, old: str, new: str) -> Callable[[Path], None]:
     def seed(folder: Path) -> None:
         path = folder / relative
@@ -192,6 +201,14 @@ DEFECTS = [
            "docker-compose config", "check"),
     Defect("kustomize-builds", "a list document", lambda f: (f / "k8s/service.yaml").write_text(
         (f / "k8s/service.yaml").read_text() + "---\n- a list\n"), "kubectl kustomize", "check"),
+    Defect("kustomize-overlay-builds", "no base", lambda f: build_overlay(f, "resources: [../../nope]\n"),
+           "k8s/overlays/dev: kubectl kustomize", "check"),
+    Defect("kustomize-overlay-builds", "unknown field", lambda f: build_overlay(
+        f, "resources: [service.yaml]\n", service="apiVersion: v1\nkind: Service\nmetadata: {name: x}\n"
+                                                   "spec: {bogus: 1, ports: [{port: 80}]}\n"),
+           "k8s/overlays/dev: kubernetes-validate 1.31: ERROR", "check"),
+    Defect("compose-override-config", "unknown key", lambda f: (f / "compose.dev.yaml").write_text(
+        "services:\n  orders-api:\n    bogus_key: 1\n"), "compose.dev.yaml: docker-compose config with compose.yaml", "check"),
     Defect("kubernetes-schema", "unknown field", edit_yaml("k8s/service.yaml", lambda d: d["spec"].update(bogus=1)),
            "kubernetes-validate 1.31: ERROR", "check"),
     # lifecycle.preStop.sleep (rendered from 1.30) is unknown to the 1.28 schema: checked against

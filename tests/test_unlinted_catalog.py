@@ -27,7 +27,7 @@ def catalog_copy(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("template, old, new, reason", [
-    ("metrics", "memory: 128Mi,", "memory: 128M,", "memory: '128M' is not a resource quantity"),
+    ("metrics", "memory: 128Mi,", "memory: 128MB,", "memory: '128MB' is not a resource quantity"),
     ("metrics", "memory: 128Mi,", "memory: 128m,", "must be bytes, Ki, Mi or Gi"),
     ("metrics", "limits: {cpu: 200m, memory: 128Mi, ephemeral-storage: 32Mi}",
      "limits: {cpu: 200m, ephemeral-storage: 32Mi}", "resources.limits.memory: is required"),

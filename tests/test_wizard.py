@@ -296,7 +296,7 @@ def test_changing_one_question_at_the_summary_asks_only_it(tmp_path: Path) -> No
     write_answers(tmp_path / "full.yaml", FULL_ANSWERS)
     child = spawn("--answers", "full.yaml", "--output", "out", cwd=tmp_path)
     answer(child, "Write these files?", DOWN + ENTER)  # "Change answers"
-    answer(child, "What to change?", DOWN * 5 + ENTER)  # "One question..." after the five sections
+    answer(child, "What to change?", DOWN * 6 + ENTER)  # "One question..." after the six sections
     answer(child, "Which question?", DOWN * 2 + ENTER)  # app.name, app.image, app.port
     screen = wait_for(child, "Port the app")
     child.send(CLEAR + "9901" + ENTER)  # envoy's admin port: the clash is asked, nothing else
@@ -335,7 +335,7 @@ def test_changing_every_question_at_the_summary_goes_round_again(tmp_path: Path)
     write_answers(tmp_path / "full.yaml", FULL_ANSWERS)
     child = spawn("--answers", "full.yaml", "--output", "out", cwd=tmp_path)
     answer(child, "Write these files?", DOWN + ENTER)  # "Change answers"
-    answer(child, "What to change?", DOWN * 6 + ENTER)  # "Every question"
+    answer(child, "What to change?", DOWN * 7 + ENTER)  # "Every question"
     answer(child, "App name", ENTER)
     answer(child, "App image", ENTER)
     answer(child, "Port the app", CLEAR + "8081" + ENTER)
@@ -347,6 +347,41 @@ def test_changing_every_question_at_the_summary_goes_round_again(tmp_path: Path)
     finish(child)
     assert child.exitstatus == 0
     assert yaml.safe_load((tmp_path / "out" / ".sidecar-new.yaml").read_text())["app"]["port"] == 8081
+
+
+def test_the_advanced_settings_are_asked_only_when_picked_at_the_summary(tmp_path: Path) -> None:
+    write_answers(tmp_path / "full.yaml", FULL_ANSWERS)
+    child = spawn("--answers", "full.yaml", "--output", "out", cwd=tmp_path)
+    assert "Environment" not in wait_for(child, "Write these files?")  # not asked by default
+    child.send(DOWN + ENTER)  # "Change answers"
+    answer(child, "What to change?", DOWN * 5 + ENTER)  # "Advanced: environment and secrets, ..."
+    answer(child, "Environment", "LOG_LEVEL=info DB_PASSWORD=hunter2" + ENTER)
+    wait_for(child, "app.env.DB_PASSWORD: looks like a secret")  # the answers file's words
+    child.send(CLEAR + "LOG_LEVEL=info DB_PASSWORD=secret:orders-db/password" + ENTER)
+    answer(child, "every key becomes a variable", "secret:orders-env" + ENTER)
+    answer(child, "App CPU request", CLEAR + "250m" + ENTER)
+    answer(child, "App CPU limit", CLEAR + "1" + ENTER)
+    answer(child, "App memory request", ENTER)
+    answer(child, "App memory limit", CLEAR + "1Gi" + ENTER)
+    answer(child, "App user", CLEAR + "100:100" + ENTER)
+    wait_for(child, "app.user.uid: 100 is below 10000")
+    child.send(CLEAR + "20001" + ENTER)
+    answer(child, "Folders the app writes", "/var/cache/app /data=256Mi" + ENTER)
+    answer(child, "App command", "/app/server" + ENTER)
+    answer(child, "App arguments", "--port 8080" + ENTER)
+    answer(child, "Image pull secrets", "regcred" + ENTER)
+    screen = wait_for(child, "Write these files?")
+    assert "advanced" in screen
+    child.send(ENTER)
+    output = finish(child)
+    assert child.exitstatus == 0, output
+    app = yaml.safe_load((tmp_path / "out" / ".sidecar-new.yaml").read_text())["app"]
+    assert app["env"] == {"LOG_LEVEL": "info", "DB_PASSWORD": {"secret": "orders-db/password"}}
+    assert app["env_from"] == [{"secret": "orders-env"}]
+    assert app["resources"] == {"requests": {"cpu": "250m"}, "limits": {"cpu": "1", "memory": "1Gi"}}
+    assert app["user"] == {"uid": 20001, "gid": 20001}
+    assert app["writable_paths"] == ["/var/cache/app", {"path": "/data", "size": "256Mi"}]
+    assert app["command"] == ["/app/server"] and app["args"] == ["--port", "8080"]
 
 
 def test_replicas_and_the_health_command_are_asked_and_checked(tmp_path: Path) -> None:

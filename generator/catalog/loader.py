@@ -11,7 +11,11 @@ from generator.catalog.lines import Report, line_of, read_yaml
 from generator.catalog.schema import Checker, Definition, Param, parse_definition
 from generator.errors import SpecError
 
-INDEX_KEYS = ("name", "version", "templates", "namespace_holder")
+INDEX_KEYS = ("name", "version", "templates", "namespace_holder", "overhead_budget")
+# The sidecars' requests a catalog allows, in percent of the app's, per resource (model/overhead.py
+# has the default, 50); its keys are the resources a container's requests name.
+BUDGET_RESOURCES = ("cpu", "memory", "ephemeral-storage")
+MAX_BUDGET_PERCENT = 10000
 # What owns the pod's network namespace in Compose, as the pause container does in Kubernetes
 # (kubelet's sandbox image): a static binary that only waits for a signal, runs as 65535 and
 # never restarts, so the app can crash and come back without cutting its sidecars off.
@@ -63,6 +67,7 @@ class Catalog:
     # A stack (--catalog team --catalog builtin): each catalog in search order; the stack's
     # own fields are the first's, its templates the first of each name (catalog/stack.py).
     layers: tuple["Catalog", ...] = ()
+    overhead_budget: tuple[tuple[str, int], ...] = ()  # resource -> percent; the rest: the default
     _by_name: dict[str, Template] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
@@ -104,7 +109,7 @@ def load_catalog(root: Path | None = None, source: str | None = None) -> Catalog
     index = read_index(root, report)
     templates = tuple(read_template(root, entry, report) for entry, _, _ in index.entries)
     return Catalog(name=index.name, version=index.version, source=source or "builtin", templates=templates,
-                   root=root, namespace_holder=index.namespace_holder)
+                   root=root, namespace_holder=index.namespace_holder, overhead_budget=index.overhead_budget)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +117,7 @@ class Index:
     name: str = ""
     version: str = ""
     namespace_holder: str = DEFAULT_NAMESPACE_HOLDER
+    overhead_budget: tuple[tuple[str, int], ...] = ()
     # (entry, its line, the entry is good) for every entry whose template folder exists, so
     # `catalog lint` checks definitions even when their entry has a problem.
     entries: tuple[tuple[dict, int | None, bool], ...] = ()
@@ -135,10 +141,11 @@ def read_index(root: Path, report: Report) -> Index:
     holder = index.get("namespace_holder", DEFAULT_NAMESPACE_HOLDER)
     if not check.rule(rules.image, holder, index, "namespace_holder", "namespace_holder"):
         holder = DEFAULT_NAMESPACE_HOLDER
+    budget = _overhead_budget(check, index)
     entries = index["templates"]
     if not isinstance(entries, list) or not entries:
         check.bad(index, "templates", "templates", "must be a non-empty list")
-        return Index(str(index["name"]), str(index["version"]), holder)
+        return Index(str(index["name"]), str(index["version"]), holder, budget)
     names = [e.get("name") for e in entries if isinstance(e, dict)]
     found = []
     for i, entry in enumerate(entries):
@@ -160,7 +167,22 @@ def read_index(root: Path, report: Report) -> Index:
         good = check.count == before
         if isinstance(entry.get("path"), str) and _folder(root, check, entry, where):
             found.append((entry, line_of(entries, i), good and check.count == before))
-    return Index(str(index["name"]), str(index["version"]), holder, tuple(found))
+    return Index(str(index["name"]), str(index["version"]), holder, budget, tuple(found))
+
+
+def _overhead_budget(check: Checker, index: dict) -> tuple[tuple[str, int], ...]:
+    """overhead_budget: {cpu: 50, memory: 50, ephemeral-storage: 50}, each a whole percent."""
+    budget = index.get("overhead_budget")
+    if budget is None or not check.mapping(budget, index, "overhead_budget", "overhead_budget", BUDGET_RESOURCES):
+        return ()
+    found = []
+    for resource, percent in budget.items():
+        if isinstance(percent, bool) or not isinstance(percent, int) or not 1 <= percent <= MAX_BUDGET_PERCENT:
+            check.bad(budget, resource, f"overhead_budget.{resource}", f"{percent!r} is not a whole percent "
+                      f"from 1 to {MAX_BUDGET_PERCENT} (the sidecars' requests, in percent of the app's)")
+        else:
+            found.append((resource, percent))
+    return tuple(found)
 
 
 def _kind(check: Checker, node: dict, key: str, where: str, kinds: tuple[type, ...], name: str) -> None:

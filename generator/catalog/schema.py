@@ -35,7 +35,6 @@ NEEDS = ("log_dir", "metrics_path")  # optional app fields a template may requir
 APP_PORT_KEYS = ("port",)  # the app values a template's port may name, as app.<key>
 # Defaults, the one place for them: what a definition that leaves a key out gets.
 DEFAULT_RUN_AS = 10001
-MIN_UID = 10000  # uid >= 10000 keeps clear of host users (checkov CKV_K8S_40)
 DEFAULT_VOLUME_SIZE = "64Mi"
 PROBE_PERIOD, PROBE_TIMEOUT, PROBE_FAILURES, PROBE_DELAY = 10, 2, 3, 0
 MAX_PRE_STOP_SLEEP = 300
@@ -418,10 +417,7 @@ def value_problems(d: Definition, at_load: bool = False) -> Iterator[tuple[str, 
                 yield field, exc.message
 
     uid = kind(d.run_as, (int,), "a uid")
-    if uid is None and d.run_as < MIN_UID:
-        uid = (f"{d.run_as} is below {MIN_UID}: run as a non-root uid >= {MIN_UID} that no host user "
-               "has (checkov CKV_K8S_40)")
-    yield from bad("run_as", d.run_as, uid)
+    yield from bad("run_as", d.run_as, uid) if uid else rule(rules.uid, "run_as", d.run_as)
     yield from bad("fronts_app", d.fronts_app, kind(d.fronts_app, (bool,), "true or false"))
     for key in ("command", "args", "compose_healthcheck"):
         for i, item in enumerate(getattr(d, key)):
@@ -482,10 +478,9 @@ def value_problems(d: Definition, at_load: bool = False) -> Iterator[tuple[str, 
             yield from found or bad(field, value, _memory(value) if key == "memory" else None)
     requests, limits = dict(d.requests), dict(d.limits)
     for key in ("cpu", "memory"):
-        low, high = rules.quantity_value(requests.get(key)), rules.quantity_value(limits.get(key))
-        if low is not None and high is not None and high < low:
-            yield (f"resources.limits.{key}", f"resources.limits.{key}: {limits[key]} is below the "
-                                              f"request {requests[key]}; the API server refuses that")
+        problem = rules.limit_problem(requests.get(key), limits.get(key))
+        if problem:
+            yield f"resources.limits.{key}", f"resources.limits.{key}: {problem}"
     sleep = kind(d.pre_stop_sleep, (int,), "a number of seconds")
     if sleep is None and not 0 <= d.pre_stop_sleep <= MAX_PRE_STOP_SLEEP:
         sleep = f"must be from 0 to {MAX_PRE_STOP_SLEEP} seconds"
@@ -494,7 +489,7 @@ def value_problems(d: Definition, at_load: bool = False) -> Iterator[tuple[str, 
 
 def _memory(value: Any) -> str | None:
     """Memory and tmpfs sizes: what both Kubernetes and Compose read (bytes, Ki, Mi, Gi)."""
-    return None if rules.is_memory(value) else f"{value!r} must be bytes, Ki, Mi or Gi (e.g. 64Mi)"
+    return None if rules.is_memory(value) else f"{value!r} must be {rules.MEMORY_UNITS}, e.g. 64Mi"
 
 
 def check_expanded(d: Definition, where: str) -> Definition:

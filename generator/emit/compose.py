@@ -7,9 +7,9 @@ from typing import Any
 
 from generator import rules
 from generator.output.fileset import FileSet
-from generator.output.naming import CONFIG_DIR
+from generator.output.naming import CONFIG_DIR, compose_override
 from generator.model import budget
-from generator.model.pod import APP_USER, HOLDER_USER, Container, Mount, Pod, Probe
+from generator.model.pod import Container, Mount, Pod, Probe
 from generator.yamlio import dump
 
 _UNITS = {"Ki": "k", "Mi": "m", "Gi": "g"}  # Docker's k/m/g are binary units
@@ -23,7 +23,8 @@ LOGGING = {"driver": "json-file", "options": {"max-size": "10m", "max-file": "5"
 ENV_DIR = "env"
 
 
-def emit_compose(pod: Pod) -> FileSet:
+def emit_compose(pod: Pod, environments: tuple[tuple[str, Pod], ...] = ()) -> FileSet:
+    """compose.yaml, and compose.<env>.yaml for each environment that changes something."""
     holder = pod.namespace_holder
     # Built once: per container it made the render quadratic in the number of sidecars.
     config_of = {v.name: v.config_of for v in pod.volumes if v.config_of}
@@ -31,9 +32,11 @@ def emit_compose(pod: Pod) -> FileSet:
     for sidecar in pod.sidecars:
         services[sidecar.name] = _sidecar_service(pod, sidecar, config_of)
     document = {"name": pod.name, "services": services,
-                "volumes": {v.name: _scratch_volume(v.size) for v in pod.volumes if v.config_of is None}}
+                "volumes": {v.name: _scratch_volume(pod, v.size) for v in pod.volumes if v.config_of is None}}
     files = {"compose.yaml": dump(literal_dollars(document)).encode()}
-    if any(env_file_of(c) for c in pod.containers):
+    for name, env_pod in environments:
+        files.update(_override(pod, env_pod, name))
+    if any(env_file_of(c) for p in (pod, *(env_pod for _, env_pod in environments)) for c in p.containers):
         files[f"{ENV_DIR}/.gitignore"] = ENV_GITIGNORE.encode()
     return files
 
@@ -63,6 +66,24 @@ def env_files(pod: Pod) -> dict[str, str]:
 def env_file_of(container: Container) -> str | None:
     referenced = container.env_from or any(var.source for var in container.env)
     return f"{ENV_DIR}/{container.name}.env" if referenced else None
+
+
+def _override(base: Pod, pod: Pod, environment: str) -> FileSet:
+    """compose.<env>.yaml, for `docker compose -f compose.yaml -f compose.<env>.yaml`: the app's
+    environment and resources as that environment has them. Nothing when they are the base's
+    (replicas and the ingress host mean nothing to Compose). Compose merges an override key by
+    key (environment by variable, deploy.resources by field), so only what differs is written."""
+    config_of = {v.name: v.config_of for v in base.volumes if v.config_of}
+    before, after = _hardened(base, base.app, config_of), _hardened(pod, pod.app, config_of)
+    changed = {key: after[key] for key in ("environment", "env_file", "deploy")
+               if key in after and after[key] != before.get(key)}
+    if "environment" in changed:  # merged variable by variable: only those that change
+        changed["environment"] = {k: v for k, v in after["environment"].items()
+                                  if before.get("environment", {}).get(k) != v}
+    if not changed:
+        return {}
+    document = {"services": {pod.app.name: changed}}
+    return {compose_override(environment): dump(literal_dollars(document)).encode()}
 
 
 def literal_dollars(value: Any) -> Any:
@@ -126,9 +147,8 @@ def _hardened(pod: Pod, container: Container, config_of: dict[str, str]) -> dict
     env_file = env_file_of(container)
     if env_file:
         service["env_file"] = [{"path": env_file, "required": False}]
-    group = HOLDER_USER if container is pod.namespace_holder else APP_USER  # it shares no volume
     service.update({
-        "user": f"{container.run_as}:{group}",
+        "user": f"{container.run_as}:{container.group}",
         "read_only": True,
         "cap_drop": ["ALL"],
         "security_opt": ["no-new-privileges:true"],
@@ -168,10 +188,11 @@ def tmpfs_charges(pod: Pod) -> dict[str, dict[str, int]]:
     return budget.first_writers(sizes, [(c.name, m.volume, m.read_only) for c in pod.containers for m in c.mounts])
 
 
-def _scratch_volume(size: str) -> dict[str, Any]:
-    # tmpfs, like an emptyDir: sized, owned by the shared group, gone with the stack.
+def _scratch_volume(pod: Pod, size: str) -> dict[str, Any]:
+    # tmpfs, like an emptyDir: sized, owned by the app and the shared group, gone with the stack.
+    owner = f"uid={pod.app.run_as},gid={pod.app.group}"
     return {"driver": "local", "driver_opts": {
-        "type": "tmpfs", "device": "tmpfs", "o": f"size={_memory(size)},uid={APP_USER},gid={APP_USER},mode=0770"}}
+        "type": "tmpfs", "device": "tmpfs", "o": f"size={_memory(size)},{owner},mode=0770"}}
 
 
 def _healthcheck(command: tuple[str, ...], readiness: Probe | None, startup: Probe | None) -> dict[str, Any]:
@@ -192,6 +213,9 @@ def _cpus(quantity: str) -> str:
 
 
 def _memory(quantity: str) -> str:
-    # The schema and the app's defaults allow only these (rules.is_memory).
+    # The schema and the answers allow only whole bytes (rules.is_memory): Docker's k/m/g are
+    # binary, so Ki/Mi/Gi map onto them and a decimal k/M/G is written as its byte count.
     number, suffix = rules.quantity_parts(quantity)
-    return number + _UNITS.get(suffix, "")
+    if suffix in _UNITS or suffix == "":
+        return number + _UNITS.get(suffix, "")
+    return str(budget.size_bytes(quantity))

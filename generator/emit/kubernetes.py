@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from generator.emit.kubernetes_containers import container_spec
+from generator.emit.kubernetes_exposure import autoscaler, ingress_objects, network_policy_rules
 from generator.emit.targets import KubernetesTarget
 from generator.output.fileset import FileSet
-from generator.output.naming import (CHECKSUM_ANNOTATION, MANAGED_BY_LABEL, NAME_LABEL, TOOL, checksum_of,
+from generator.output.naming import (K8S, CHECKSUM_ANNOTATION, MANAGED_BY_LABEL, NAME_LABEL, TOOL, checksum_of,
                                      config_key, config_map_name)
-from generator.model.pod import APP_USER, Pod
+from generator.model.pod import Pod
 from generator.yamlio import dump, dump_all
 
 
@@ -22,22 +23,30 @@ def selector(pod: Pod) -> dict[str, str]:
     return {NAME_LABEL: pod.name, "app.kubernetes.io/instance": pod.name}
 
 
-def emit_kubernetes(pod: Pod, target: KubernetesTarget) -> FileSet:
+def emit_kubernetes(pod: Pod, target: KubernetesTarget, base: str = K8S) -> FileSet:
+    """The kustomize base, in `base` (k8s/, or k8s/base/ when overlays sit beside it: kustomize
+    refuses an overlay inside its base, and k8s/kustomization.yaml then points at the base)."""
     documents = {
-        "k8s/namespace.yaml": [_namespace(pod)] if pod.create_namespace else [],
-        "k8s/serviceaccount.yaml": [_service_account(pod)],
-        "k8s/configmaps.yaml": _config_maps(pod),
-        "k8s/deployment.yaml": [_deployment(pod, target)],
-        "k8s/service.yaml": [_service(pod)] if pod.public_ports else [],
-        "k8s/networkpolicy.yaml": [_network_policy(pod)],
-        "k8s/poddisruptionbudget.yaml": [_disruption_budget(pod)],
+        "namespace.yaml": [_namespace(pod)] if pod.create_namespace else [],
+        "serviceaccount.yaml": [_service_account(pod)],
+        "configmaps.yaml": _config_maps(pod),
+        "deployment.yaml": [_deployment(pod, target)],
+        "service.yaml": [_service(pod)] if pod.public_ports else [],
+        "networkpolicy.yaml": [_network_policy(pod)],
+        "poddisruptionbudget.yaml": [_disruption_budget(pod)],
+        "horizontalpodautoscaler.yaml": autoscaler(pod, _metadata(pod)),
+        **ingress_objects(pod, _metadata(pod)),
     }
-    files = {path: dump_all(docs).encode() for path, docs in documents.items() if docs}
+    files = {f"{base}/{name}": dump_all(docs).encode() for name, docs in documents.items() if docs}
     kustomization: dict[str, Any] = {"apiVersion": "kustomize.config.k8s.io/v1beta1",
                                      "kind": "Kustomization"}
     kustomization["namespace"] = pod.namespace
-    kustomization["resources"] = [path.removeprefix("k8s/") for path in files]
-    files["k8s/kustomization.yaml"] = dump(kustomization).encode()
+    kustomization["resources"] = [name for name, docs in documents.items() if docs]
+    files[f"{base}/kustomization.yaml"] = dump(kustomization).encode()
+    if base != K8S:
+        files[f"{K8S}/kustomization.yaml"] = dump({
+            "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
+            "resources": [base.removeprefix(f"{K8S}/")]}).encode()
     return files
 
 
@@ -106,10 +115,12 @@ def _deployment(pod: Pod, target: KubernetesTarget) -> dict[str, Any]:
         "serviceAccountName": pod.name,
         "automountServiceAccountToken": False,
         "enableServiceLinks": False,
-        "securityContext": {"runAsNonRoot": True, "runAsUser": APP_USER, "runAsGroup": APP_USER,
-                            "fsGroup": APP_USER, "seccompProfile": {"type": "RuntimeDefault"}},
+        "securityContext": {"runAsNonRoot": True, "runAsUser": pod.app.run_as, "runAsGroup": pod.app.group,
+                            "fsGroup": pod.app.group, "seccompProfile": {"type": "RuntimeDefault"}},
         "terminationGracePeriodSeconds": pod.termination_grace,
     }
+    if pod.image_pull_secrets:
+        template_spec["imagePullSecrets"] = [{"name": name} for name in pod.image_pull_secrets]
     if native and sidecars:
         template_spec["initContainers"] = sidecars
     template_spec["containers"] = [container_spec(pod.app, target, native_sidecar=False)]
@@ -120,7 +131,9 @@ def _deployment(pod: Pod, target: KubernetesTarget) -> dict[str, Any]:
     return {
         "apiVersion": "apps/v1", "kind": "Deployment", "metadata": _metadata(pod),
         "spec": {
-            "replicas": pod.replicas,
+            # With an HPA the replica count is its: a replicas field here would reset the
+            # count on every `kubectl apply` (Kubernetes' HPA docs, "Migrating Deployments").
+            **({} if pod.autoscaling else {"replicas": pod.replicas}),
             "revisionHistoryLimit": 5,
             "selector": {"matchLabels": selector(pod)},
             # Surge first: a rollout never drops below the wanted number of ready pods.
@@ -142,15 +155,16 @@ def _service(pod: Pod) -> dict[str, Any]:
 
 def _network_policy(pod: Pod) -> dict[str, Any]:
     # Only the way in (public ports) and metrics scraping; admin and app ports stay closed.
-    allowed = [p for c in pod.containers for p in c.ports if p.public or p.scrape_path]
     spec: dict[str, Any] = {"podSelector": {"matchLabels": selector(pod)}, "policyTypes": ["Ingress"]}
-    spec["ingress"] = ([{"ports": [{"port": p.number, "protocol": p.protocol} for p in allowed]}]
-                       if allowed else [])
+    spec["ingress"] = network_policy_rules(pod)
     return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": _metadata(pod),
             "spec": spec}
 
 
 def _disruption_budget(pod: Pod) -> dict[str, Any]:
-    # maxUnavailable rather than minAvailable: a single replica must not block node drains.
+    # maxUnavailable rather than minAvailable: a single replica must not block node drains, and
+    # with an HPA it follows the replica count (a minAvailable equal to the HPA's minimum would
+    # block every eviction while it runs at the minimum; Kubernetes' "Specifying a Disruption
+    # Budget": maxUnavailable suits workloads whose replica count changes).
     return {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": _metadata(pod),
             "spec": {"maxUnavailable": 1, "selector": {"matchLabels": selector(pod)}}}

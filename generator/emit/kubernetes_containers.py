@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from generator.emit.targets import KubernetesTarget
-from generator.model.pod import APP_USER, Container, EnvSource, EnvVar, Probe
+from generator.model.pod import Container, EnvSource, EnvVar, Probe
 
 # Answers spell the source kinds in snake case; the API's fields for each.
 _KEY_REF = {"secret": "secretKeyRef", "config_map": "configMapKeyRef"}
@@ -21,7 +21,7 @@ def security_context(container: Container) -> dict[str, Any]:
         "readOnlyRootFilesystem": True,
         "runAsNonRoot": True,
         "runAsUser": container.run_as,
-        "runAsGroup": APP_USER,  # one group for all: shared volumes via fsGroup
+        "runAsGroup": container.group,  # one group for all: shared volumes via fsGroup
         "seccompProfile": {"type": "RuntimeDefault"},
     }
 
@@ -31,10 +31,11 @@ def container_spec(container: Container, target: KubernetesTarget, native_sideca
                             "imagePullPolicy": "IfNotPresent"}
     if native_sidecar:
         spec["restartPolicy"] = "Always"  # makes an init container a sidecar (KEP-753)
+    # kubelet expands $(NAME) in command and args as in env values: every $ doubled stays literal.
     if container.command:
-        spec["command"] = list(container.command)
+        spec["command"] = [literal(word) for word in container.command]
     if container.args:
-        spec["args"] = list(container.args)
+        spec["args"] = [literal(word) for word in container.args]
     if container.env:
         spec["env"] = [env_entry(var) for var in container.env]
     if container.env_from:
@@ -54,12 +55,17 @@ def container_spec(container: Container, target: KubernetesTarget, native_sideca
     return spec
 
 
+def literal(text: str) -> str:
+    """kubelet expands $(NAME) in env values, command and args and reduces $$ to $ (Kubernetes
+    "Define dependent environment variables"): with every $ doubled the text stays as written,
+    as Compose's $$ keeps it there, so a value means the same in both targets."""
+    return text.replace("$", "$$")
+
+
 def env_entry(var: EnvVar) -> dict[str, Any]:
     source = var.source
     if source is None:
-        # kubelet expands $(NAME) in values and reduces $$ to $: doubled, every $ stays literal,
-        # as Compose's $$ keeps it there (a value means the same in both targets).
-        return {"name": var.name, "value": var.value.replace("$", "$$")}
+        return {"name": var.name, "value": literal(var.value)}
     return {"name": var.name, "valueFrom": {_KEY_REF[source.kind]: {"name": source.name, "key": source.key}}}
 
 

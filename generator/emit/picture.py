@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from generator.emit.targets import KubernetesTarget
+from generator.model import overhead
 from generator.model.pod import Container, Pod
 
 WIDTH = 76  # the boxes' outer width; a longer row widens every box
@@ -21,13 +22,18 @@ def draw_pod(pod: Pod, kubernetes: KubernetesTarget | None) -> str:
     behind = [c for c in pod.sidecars if c not in fronting]
     inner = max(WIDTH - 4, *(len(row) for c in pod.containers for row in _rows(c)),
                 *(len(_title(c, pod, native)) + len(c.name) + 8 for c in pod.containers))
-    lines = [f"pod {pod.name}, {pod.replicas} replica{'s' if pod.replicas != 1 else ''}; "
-             "the containers share one network namespace (localhost)"]
+    scaling = pod.autoscaling
+    count = (f"{scaling.min} to {scaling.max} replicas (HPA at {scaling.cpu_percent}% CPU)" if scaling
+             else f"{pod.replicas} replica{'s' if pod.replicas != 1 else ''}")
+    lines = [f"pod {pod.name}, {count}; the containers share one network namespace (localhost)"]
     if native and pod.sidecars:
         lines.append("Kubernetes starts the sidecars first, in this order: "
                      + ", ".join(c.name for c in pod.sidecars))
     way_in = ", ".join(f"{_port(p)} {c.name}" for c in (*fronting, app) for p in c.ports if p.public)
     lines.append("")
+    if way_in and pod.ingress and pod.way_in:
+        kind = "HTTPRoute" if pod.ingress.kind == "httproute" else "Ingress"
+        lines.append(_link(f"{pod.ingress.host}{pod.ingress.path} ({kind}) -> port {pod.way_in.number}"))
     if way_in:
         lines.append(_link(f"traffic in -> {way_in}"))
     for container in fronting:
@@ -42,6 +48,8 @@ def draw_pod(pod: Pod, kubernetes: KubernetesTarget | None) -> str:
     if others:
         lines.append("shared volumes between sidecars:")
         lines += [f"  {name}: {users}" for name, users in others]
+    if pod.sidecars:  # what they cost (model/overhead.py): seen before it is paid for
+        lines += ["", *overhead.table(overhead.of_pod(pod))]
     return "\n".join(lines) + "\n"
 
 

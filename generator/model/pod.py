@@ -6,6 +6,7 @@ volumes, probes, resources and users by construction.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -16,10 +17,11 @@ from generator.catalog.schema import (DEFAULT_VOLUME_SIZE, PROBE_DELAY, PROBE_FA
                                       PROBE_TIMEOUT, Definition, ProbeDef, check_expanded)
 from generator.errors import CatalogError, SpecError
 from generator.model.render import expand, expand_definition, render_file
+from generator.input.exposure import Autoscaling, Ingress
 from generator.input.spec import App, SidecarChoice, Spec, template_context
 from generator.rules import EnvSource  # the emitters take it from here, with EnvVar
 
-APP_USER = 10001  # uid/gid >= 10000 keeps clear of host users (checkov CKV_K8S_40)
+APP_USER = 10001  # the default uid/gid (app.user): >= 10000 keeps clear of host users (CKV_K8S_40)
 APP_LOGS = "app-logs"
 # The container that owns the pod's network namespace (Kubernetes: kubelet's pause sandbox;
 # Compose: a service of its own, see build_namespace_holder).
@@ -107,6 +109,7 @@ class Container:
     compose_healthcheck: tuple[str, ...] = ()  # exec form, only with a command in the image
     pre_stop_sleep: int = 0
     config_dir: str | None = None
+    group: int = APP_USER  # the pod's shared group (the app's gid): shared volumes via fsGroup
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +127,10 @@ class Pod:
     # Owns the network namespace the app and the sidecars join. Kubernetes has one per pod
     # already (the sandbox), so only Compose emits it.
     namespace_holder: Container
+    image_pull_secrets: tuple[str, ...] = ()
+    ingress: Ingress | None = None
+    autoscaling: Autoscaling | None = None  # then the HPA owns the replica count
+    overhead_budget: tuple[tuple[str, int], ...] = ()  # the catalog's (model/overhead.py)
 
     @property
     def containers(self) -> tuple[Container, ...]:
@@ -132,6 +139,11 @@ class Pod:
     @property
     def public_ports(self) -> tuple[Port, ...]:
         return tuple(p for c in self.containers for p in c.ports if p.public)
+
+    @property
+    def way_in(self) -> Port | None:
+        """The port an Ingress or HTTPRoute sends traffic to: the proxy's when one fronts the app."""
+        return next((p for p in self.public_ports if p.protocol == "TCP"), None)
 
 
 def build_pod(spec: Spec, catalog: Catalog) -> Pod:
@@ -161,13 +173,16 @@ def build_pod(spec: Spec, catalog: Catalog) -> Pod:
     drain = max([APP_DRAIN, *(c.pre_stop_sleep for c in sidecars)])
     app = replace(app, pre_stop_sleep=drain)
     containers = _charge_volumes((app, *(replace(c, pre_stop_sleep=0) for c in sidecars)), all_volumes)
-    app, sidecars = containers[0], list(containers[1:])
+    app, sidecars = containers[0], [replace(c, group=app.group) for c in containers[1:]]
+    _check_volume_names(all_volumes)
     return Pod(
         name=spec.app.name, namespace=spec.namespace, create_namespace=spec.create_namespace,
         replicas=spec.app.replicas,
         app=app, sidecars=tuple(sidecars), volumes=all_volumes, config_files=tuple(files),
         metrics_path=spec.app.metrics_path, termination_grace=drain + SHUTDOWN,
         namespace_holder=build_namespace_holder(catalog.namespace_holder, (app, *sidecars)),
+        image_pull_secrets=spec.image_pull_secrets, ingress=spec.ingress, autoscaling=spec.autoscaling,
+        overhead_budget=catalog.overhead_budget,
     )
 
 
@@ -187,6 +202,7 @@ def build_namespace_holder(image: str, containers: tuple[Container, ...]) -> Con
         ports=(), mounts=(), startup=None, readiness=None, liveness=None,
         # pause uses well under 1 MiB; Docker's smallest memory limit is 6 MiB.
         requests=(("cpu", "10m"), ("memory", "8Mi")), limits=(("cpu", "50m"), ("memory", "16Mi")),
+        group=HOLDER_USER,  # it shares no volume
     )
 
 
@@ -198,8 +214,12 @@ def _build_app(app: App, fronted: bool, env: list[EnvVar], scraped: bool
     if app.log_dir:
         volumes.append(Volume(APP_LOGS, "256Mi"))
         mounts.append(Mount(APP_LOGS, app.log_dir))
+    # Folders the app writes besides /tmp: scratch volumes, so the root filesystem stays read-only.
+    for name, (path, size) in zip(scratch_names([path for path, _ in app.writable_paths]), app.writable_paths):
+        volumes.append(Volume(name, size))
+        mounts.append(Mount(name, path))
     container = Container(
-        name=app.name, image=app.image, capability="app", run_as=APP_USER,
+        name=app.name, image=app.image, capability="app", run_as=app.uid, group=app.gid,
         # Behind a proxy the app is reached over localhost only; the proxy is the way in.
         ports=(Port("http", app.port, public=not fronted, scrape_path=app.metrics_path if scraped else None),),
         mounts=tuple(mounts),
@@ -207,14 +227,32 @@ def _build_app(app: App, fronted: bool, env: list[EnvVar], scraped: bool
         startup=Probe(app.port, health, period=2, failures=30),
         readiness=Probe(app.port, health, period=5),
         liveness=Probe(app.port, health, period=10),
-        requests=(("cpu", "100m"), ("memory", "128Mi"), ("ephemeral-storage", "64Mi")),
-        limits=(("cpu", "500m"), ("memory", "512Mi"), ("ephemeral-storage", "256Mi")),
+        requests=app.requests, limits=app.limits, command=app.command, args=app.args,
         env=tuple(env), env_from=app.env_from, compose_healthcheck=app.health_command,
         # Endpoints are removed asynchronously; keep serving until they are gone (build_pod
         # makes it cover every sidecar's drain).
         pre_stop_sleep=APP_DRAIN,
     )
     return container, volumes
+
+
+def scratch_names(paths: list[str]) -> list[str]:
+    """A volume name for each writable path, from the path (/var/cache/app -> scratch-var-cache-app)
+    so it reads well in `docker volume ls`; by position where that is no DNS label or not unique."""
+    names: list[str] = []
+    for i, path in enumerate(paths):
+        name = "scratch-" + "-".join(word for word in re.split(r"[^a-z0-9]+", path.lower()) if word)
+        names.append(name if rules.is_dns_label(name) and name not in names else f"scratch-{i}")
+    return names
+
+
+def _check_volume_names(volumes: tuple[Volume, ...]) -> None:
+    seen: set[str] = set()
+    for volume in volumes:
+        if volume.name in seen:
+            raise CatalogError(f"volume {volume.name!r} is declared twice in the pod (a template's "
+                               "volume and the app's writable path, or two templates); rename one")
+        seen.add(volume.name)
 
 
 def _charge_volumes(containers: tuple[Container, ...], volumes: tuple[Volume, ...]) -> tuple[Container, ...]:

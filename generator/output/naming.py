@@ -5,6 +5,7 @@ taken apart here, so the two sides cannot drift."""
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 from typing import Iterable
 
 from generator import rules
@@ -19,6 +20,29 @@ NAME_LABEL = "app.kubernetes.io/name"
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"  # = TOOL on everything the base ships
 CHECKSUM_ANNOTATION = "sidecar-new.dev/config-checksum"
 _CONFIG_MAP_SUFFIX = "-config"
+# kustomize refuses an overlay inside its base ("cycle detected"), so with environments the base
+# moves down to k8s/base/ and k8s/kustomization.yaml only points at it.
+K8S = "k8s"
+K8S_BASE = "k8s/base"
+
+
+def kubernetes_base(with_environments: bool) -> str:
+    """The folder that holds the kustomize base's objects."""
+    return K8S_BASE if with_environments else K8S
+
+
+def kubernetes_base_of(folder: Path) -> Path:
+    """Where a rendered folder keeps its base: k8s/base/ when it has overlays, else k8s/."""
+    base = folder / K8S_BASE
+    return base if (base / "kustomization.yaml").is_file() else folder / K8S
+
+
+def overlay_dir(environment: str) -> str:
+    return f"{K8S}/overlays/{environment}"
+
+
+def compose_override(environment: str) -> str:
+    return f"compose.{environment}.yaml"
 
 
 def config_file(sidecar: str, path: str) -> str:

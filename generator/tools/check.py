@@ -10,15 +10,16 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from generator import rules
+from generator.tools import check_crds
 from generator.tools.check_configs import dig, documents, INSTALL_HINT, Problems, check_envoy, check_fluentd, mapping, mappings
 from generator.tools.check_runtime import check_fluentd_budget, lint_ephemeral_storage, lint_tmpfs_memory
-from generator.output.naming import (CHECKSUM_ANNOTATION, CONFIG_DIR, MANAGED_BY_LABEL, NAME_LABEL, TOOL,
+from generator.output.naming import (compose_override, kubernetes_base_of, overlay_dir, CHECKSUM_ANNOTATION, CONFIG_DIR, MANAGED_BY_LABEL, NAME_LABEL, TOOL,
                                      checksum_of, config_map_sidecar)
 from generator.errors import CheckError
 from generator.rules import DEFAULT_KUBERNETES_VERSION
 from generator.yamlio import load_file, load_text
 
-__all__ = ["check_folder", "check_chart", "check_compose", "check_config_modes", "check_kubernetes", "check_config_maps", "check_envoy",
+__all__ = ["check_folder", "check_chart", "check_overhead", "check_compose", "check_config_modes", "check_kubernetes", "check_config_maps", "check_envoy",
            "check_fluentd", "kustomize", "lint_compose", "lint_pod_specs", "lint_config_maps"]
 
 def check_folder(folder: Path) -> Problems:
@@ -37,11 +38,16 @@ def check_folder(folder: Path) -> Problems:
     version, problems = _recorded_version(folder)
     if compose.is_file():
         problems += check_compose(compose)
+        for override in sorted(folder.glob(compose_override("*"))):
+            problems += check_compose_override(compose, override)
     if kustomization.is_file():
         problems += check_kubernetes(folder / "k8s", version)
         problems += check_config_maps(folder)
     if chart.is_file():
         problems += check_chart(folder / "chart", version)
+    # Each environment's overlay builds and passes the same schemas and pod rules as the base.
+    for overlay in sorted(folder.glob(f"{overlay_dir('*')}/kustomization.yaml")):
+        problems += check_kubernetes(overlay.parent, version)
     problems += check_config_modes(folder)
     problems += check_fluentd_budget(folder)
     for envoy_config in sorted(folder.glob("config/*/envoy.yaml")):
@@ -50,6 +56,35 @@ def check_folder(folder: Path) -> Problems:
         problems += check_fluentd(fluentd_config)
     # One problem, one line (as every error is): tool output and edited names may hold newlines.
     return [" ".join(problem.split()) for problem in problems]
+
+
+def check_overhead(folder: Path) -> list[str]:
+    """The sidecars' overhead in the rendered Deployment against the recorded catalog budget
+    (model/overhead.py; default 50% of the app's requests): one line per resource over it.
+    A warning for `check`, a problem with `check --strict`, as for `new`."""
+    from generator.model import overhead
+
+    record = folder / ".sidecar-new.yaml"
+    try:  # a broken record is check_folder's to report; the default budget applies meanwhile
+        data = load_file(record, CheckError) if record.is_file() else {}
+    except CheckError:
+        data = {}
+    policy = mapping(dig(data, "generated_by", "overhead_budget"))
+    found = []
+    for deployment in documents(kubernetes_base_of(folder) / "deployment.yaml"):
+        spec = mapping(dig(deployment, "spec", "template", "spec"))
+        containers = [*mappings(spec.get("initContainers")), *mappings(spec.get("containers"))]
+        # The app is the container named after the service (the Deployment's name label).
+        app_name = dig(deployment, "metadata", "labels", NAME_LABEL)
+        app = next((c for c in containers if c.get("name") == app_name), None)
+        if app is None:
+            continue
+        sidecars = [mapping(c.get("resources")) for c in containers if c is not app
+                    and (c in mappings(spec.get("containers")) or c.get("restartPolicy") == "Always")]
+        uses = overhead.overhead(mapping(app.get("resources")), sidecars,
+                                 {k: v for k, v in policy.items() if isinstance(v, int)})
+        found += [f"{folder}: Deployment {app_name}: sidecar overhead: {w}" for w in overhead.warnings(uses)]
+    return found
 
 
 def _special_files(folder: Path) -> list[Path]:
@@ -121,6 +156,13 @@ def check_compose(compose_file: Path) -> Problems:
     return problems + [f"{compose_file}: {problem}" for problem in lint_compose(document)]
 
 
+def check_compose_override(compose_file: Path, override: Path) -> Problems:
+    """`docker compose -f compose.yaml -f compose.<env>.yaml config`, as the README runs it."""
+    code, output = _run([_tool("docker-compose"), "-f", compose_file.name, "-f", override.name, "config", "-q"],
+                        cwd=compose_file.parent)
+    return [f"{override}: docker-compose config with {compose_file.name}: {output}"] if code else []
+
+
 # The own rules, one function each, kept in registries that the lints run and that
 # tests/test_check_rules.py reads: a rule added here without a seeded-defect test fails it.
 # A compose rule gets (service name, service mapping); a container rule (where, container);
@@ -136,6 +178,8 @@ POD_RULES: dict[str, PodRule] = {}
 FOLDER_RULES = {
     "docker-compose-config": "docker-compose config accepts compose.yaml",
     "kustomize-builds": "kubectl kustomize builds k8s/",
+    "kustomize-overlay-builds": "kubectl kustomize builds each k8s/overlays/<env>/, which passes the schemas",
+    "compose-override-config": "docker-compose config accepts compose.yaml with each compose.<env>.yaml",
     "kubernetes-schema": "kubernetes-validate --strict accepts every object",
     "recorded-kubernetes-version": "the schema is the Kubernetes version in .sidecar-new.yaml",
     "record-shape": ".sidecar-new.yaml is a record",
@@ -334,6 +378,11 @@ def validate_schemas(documents: list[Any], version: str) -> Iterator[str]:
         if not document:  # the command skips empty documents too
             continue
         resource = f"{str(dig(document, 'kind')).lower()}/{dig(document, 'metadata', 'name')}"
+        if check_crds.knows(document):  # a CRD kubernetes-validate would only warn about
+            for problem in check_crds.problems(document):
+                yield (f"ERROR the kustomize output did not validate for resource {resource} against "
+                       f"the {document['kind']} CRD's schema: {problem}")
+            continue
         try:
             utils.validate(document, f"{version}.0", strict=True)
         except utils.ValidationError as exc:
@@ -440,7 +489,7 @@ del _key, _good
 def check_config_maps(folder: Path) -> Problems:
     """The files of one render agree: config/<sidecar>/ holds what the ConfigMaps hold, and the
     Deployment's checksum (which makes pods restart on a config change) is theirs."""
-    k8s = folder / "k8s"
+    k8s = kubernetes_base_of(folder)
     return list(lint_config_maps(folder, documents(k8s / "configmaps.yaml"), documents(k8s / "deployment.yaml")))
 
 

@@ -11,6 +11,7 @@ from typing import Any, Iterator
 
 from generator import rules
 from generator.errors import CheckError
+from generator.output.naming import kubernetes_base_of
 from generator.tools.check_configs import dig, documents, Problems, file_buffers, mapping, mappings
 from generator.yamlio import load_file
 
@@ -97,7 +98,7 @@ def _volumes_of(folder: Path, container: str) -> dict[str, tuple[str, float]]:
         if isinstance(path, str) and size is not None and (path not in found or size < found[path][1]):
             found[path] = (what, size)
 
-    for deployment in documents(folder / "k8s" / "deployment.yaml"):
+    for deployment in documents(kubernetes_base_of(folder) / "deployment.yaml"):
         spec = mapping(dig(deployment, "spec", "template", "spec"))
         sizes = {v["name"]: rules.quantity_value(mapping(v.get("emptyDir")).get("sizeLimit"))
                  for v in mappings(spec.get("volumes")) if "emptyDir" in v and isinstance(v.get("name"), str)}

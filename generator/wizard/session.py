@@ -42,6 +42,9 @@ _SECTIONS = (
     ("The sidecars' parameters", ("params",)),
     ("Targets, and Compose's health command", ("targets", "app.health_command")),
     ("Kubernetes: version, namespace, replicas", ("kubernetes.version", "kubernetes.namespace", "app.replicas")),
+    # Never asked unless picked here: a newcomer meets none of these questions.
+    ("Advanced: environment and secrets, resources, user, writable folders, command, pull secrets",
+     ("advanced",)),
 )
 _NEEDED_DEFAULTS = {"log_dir": "/var/log/app", "metrics_path": "/metrics"}
 _TARGETS = (("compose and kubernetes", "both"), ("compose only", "compose"),
@@ -160,8 +163,8 @@ class _Wizard:
     def section_open(self, qids: tuple[str, ...]) -> bool:
         """Offer a section only when one of its questions applies (parameters need sidecars,
         Kubernetes needs the target)."""
-        return any(q in self.seen or q == "params" and any(s.startswith("sidecars.") for s in self.seen)
-                   for q in qids)
+        return any(q in self.seen or q == "advanced"
+                   or q == "params" and any(s.startswith("sidecars.") for s in self.seen) for q in qids)
 
     def current(self, qid: str) -> str:
         """A question's answer as the list of questions shows it."""
@@ -206,6 +209,17 @@ class _Wizard:
                                   False, force=True, default=_NEEDED_DEFAULTS.get(key, ""))
         self.sidecar_params(names)
         self.targets()
+        self.advanced_settings()
+
+    def advanced_settings(self) -> None:
+        """Only when picked under Change answers (the section, or one of its questions)."""
+        from generator.wizard.advanced import QUESTIONS, ask_advanced
+
+        if self.focus is None or not self.focus & {"advanced", *QUESTIONS}:
+            return
+        kubernetes = "kubernetes" in rules.targets("targets", self.answers.get("targets", "both"))
+        only = None if "advanced" in self.focus else self.focus & set(QUESTIONS)
+        ask_advanced(self.answers, _text, kubernetes, self.seen, only)
 
     def app_question(self, key: str, question: str, rule: Callable, optional: bool,
                      force: bool = False, default: Any = None) -> None:

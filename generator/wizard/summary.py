@@ -15,6 +15,7 @@ from generator import rules
 from generator.catalog.loader import Catalog
 from generator.emit.picture import draw_pod
 from generator.emit.targets import kubernetes_target
+from generator.model import overhead
 from generator.model.pod import build_pod
 from generator.input.spec import parse_spec
 
@@ -47,6 +48,11 @@ def summary(answers: dict[str, Any], catalog: Catalog, allow_unpinned: bool, des
                      else "no app healthcheck (no health command)"))
     if {"kubernetes", "helm"} & set(spec.targets):
         rows.append(("namespace", spec.namespace))
+    if spec.sidecars:  # what they cost, before it is paid for
+        rows.append(("overhead", overhead.brief(overhead.of_pod(build_pod(spec, catalog)))))
+    advanced = advanced_summary(spec)
+    if advanced:
+        rows.append(("advanced", advanced))
     rows.append(("output", f"{dest}/"))
     if blocked:
         rows.append(("note", f"{dest}/ exists: it is replaced only with --force"))
@@ -58,3 +64,27 @@ def pod_picture(answers: dict[str, Any], catalog: Catalog, allow_unpinned: bool)
     """The pod's containers, ports, volumes and links, as the generated README draws them."""
     spec = parse_spec(answers, catalog, allow_unpinned=allow_unpinned)
     return draw_pod(build_pod(spec, catalog), kubernetes_target(spec.targets, spec.kubernetes_version))
+
+
+def advanced_summary(spec) -> str:
+    """The advanced settings that differ from the defaults, in one line (empty: none)."""
+    from generator.input.spec import runtime_answers
+
+    app, parts = spec.app, []
+    if app.env or app.env_from:
+        refs = sum(1 for _, value in app.env if isinstance(value, rules.EnvSource))
+        parts.append(f"env {len(app.env)}" + (f" ({refs} from Secrets/ConfigMaps)" if refs else "")
+                     + (f" + every key of {len(app.env_from)}" if app.env_from else ""))
+    changed = runtime_answers(app)
+    if "resources" in changed:
+        requests, limits = dict(app.requests), dict(app.limits)
+        parts.append(f"cpu {requests['cpu']}/{limits['cpu']}, memory {requests['memory']}/{limits['memory']}")
+    if "user" in changed:
+        parts.append(f"user {app.uid}:{app.gid}")
+    if app.writable_paths:
+        parts.append(f"writes {' '.join(path for path, _ in app.writable_paths)}")
+    if app.command or app.args:
+        parts.append("own command" if app.command else "own args")
+    if spec.image_pull_secrets and "kubernetes" in spec.targets:
+        parts.append(f"pull secrets {' '.join(spec.image_pull_secrets)}")
+    return "; ".join(parts)
