@@ -8,13 +8,14 @@ skip locally and fail under CI."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
-from conftest import FULL_ANSWERS, build_file_tree, require_helm
+from conftest import FULL_ANSWERS, GOLDEN, build_file_tree, require_helm
 from generator.emit.helm import emit_helm
 from generator.emit.kubernetes import emit_kubernetes
 from generator.emit.targets import KubernetesTarget
@@ -68,8 +69,9 @@ def base_objects(catalog, data: dict) -> list[dict]:
     return objects
 
 
-def helm_template(helm: str, chart: Path, version: str, *args: str, namespace: str = "orders") -> list[dict]:
-    done = subprocess.run([helm, "template", "orders-api", str(chart), "-n", namespace, "--kube-version", version,
+def helm_template(helm: str, chart: Path, version: str, *args: str, namespace: str = "orders",
+                  release: str = "orders-api") -> list[dict]:
+    done = subprocess.run([helm, "template", release, str(chart), "-n", namespace, "--kube-version", version,
                            *args], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     return [d for d in yaml.safe_load_all(done.stdout) if d]
@@ -347,3 +349,87 @@ def test_check_passes_a_rendered_chart_and_names_a_seeded_defect(helm, builtin_c
     assert any("readOnlyRootFilesystem" in p for p in problems)
     (folder / "chart" / "Chart.yaml").write_text("apiVersion: v2\nname: plain-app\n")  # no version
     assert any("helm lint --strict" in p for p in check_folder(folder))
+
+
+# --- every golden case: its chart gives its base ---------------------------------------------
+
+def _golden_cases() -> list[str]:
+    from test_golden import CASES
+
+    return CASES
+
+
+@pytest.mark.parametrize("case", _golden_cases())
+def test_every_golden_case_renders_as_a_chart_that_gives_its_base(helm, builtin_catalog, tmp_path, case) -> None:
+    # Whatever the answers hold (features added to the model later included), the chart of the
+    # same answers with default values must give the same objects as the kustomize base.
+    data = yaml.safe_load((GOLDEN / case / "answers.yaml").read_text())
+    data["targets"] = ["kubernetes", "helm"]
+    spec = parse_spec(data, builtin_catalog)
+    chart = chart_folder(builtin_catalog, tmp_path, data)
+    objects = helm_template(helm, chart, spec.kubernetes_version, namespace=spec.namespace,
+                            release=spec.app.name)
+    assert_same_objects(objects, base_objects(builtin_catalog, data))
+
+
+# --- checkov's Helm framework ----------------------------------------------------------------
+
+CHECKOV_CHARTS = ("defaults", *(f"without-{s}" for s in SIDECARS))
+
+
+@pytest.fixture(scope="session")
+def checkov_helm_results(builtin_catalog, tmp_path_factory) -> dict[str, set[str]]:
+    """One checkov run of its Helm framework over the chart with defaults and with each sidecar
+    disabled (checkov runs `helm template` itself; each copy's values.yaml sets what differs),
+    and one of its Kubernetes framework over `helm template --kube-version 1.28` (classic
+    sidecars: checkov's helm run takes helm's default version). {name: ids of failed checks}."""
+    require_helm()
+    root = tmp_path_factory.mktemp("checkov-helm")
+    source = chart_folder(builtin_catalog, root / "source")
+    for name in CHECKOV_CHARTS:
+        folder = root / "charts" / name
+        shutil.copytree(source, folder)
+        values = yaml.safe_load((folder / "values.yaml").read_text())
+        values["namespaceOverride"] = "orders"  # as `helm install -n orders` gives (CKV_K8S_21)
+        if name.startswith("without-"):
+            values["sidecars"][name.removeprefix("without-")]["enabled"] = False
+        (folder / "values.yaml").write_text(yaml.safe_dump(values))
+    classic = root / "classic-1.28.yaml"
+    done = subprocess.run([require_helm(), "template", "orders-api", str(source), "-n", "orders",
+                           "--kube-version", "1.28", "--set", "namespaceOverride=orders"],
+                          capture_output=True, text=True, timeout=60)
+    classic.write_text(done.stdout)
+    failed: dict[str, set[str]] = {}
+    for args, names in ((["--framework", "helm", "-d", str(root / "charts")], CHECKOV_CHARTS),
+                        (["--framework", "kubernetes", "-f", str(classic)], ("classic-1.28",))):
+        run = subprocess.run(["checkov", *args, "-o", "json", "--skip-download", "--quiet"],
+                             capture_output=True, text=True, timeout=600)
+        reports = json.loads(run.stdout)
+        for report in reports if isinstance(reports, list) else [reports]:
+            assert report["summary"]["parsing_errors"] == 0
+            for check in report["results"]["failed_checks"]:
+                name = next((n for n in names if f"/{n}/" in check["file_abs_path"] or
+                             check["file_abs_path"].endswith(f"{n}.yaml")), None)
+                assert name, check["file_abs_path"]
+                failed.setdefault(name, set()).add(check["check_id"])
+    return failed
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("checkov")
+@pytest.mark.parametrize("name", [*CHECKOV_CHARTS, "classic-1.28"])
+def test_the_chart_passes_checkov_with_the_bases_exceptions(checkov_helm_results, name) -> None:
+    from test_validators import ALLOWED_CHECKOV_FAILURES
+
+    failed = checkov_helm_results.get(name, set())
+    assert "CKV_K8S_15" in failed  # checkov did check this render (pull policy IfNotPresent, as in the base)
+    assert failed <= ALLOWED_CHECKOV_FAILURES, f"checkov failed {sorted(failed - ALLOWED_CHECKOV_FAILURES)}"
+
+
+def test_install_notes_name_the_namespace_and_the_enabled_sidecars(helm, chart) -> None:
+    done = subprocess.run([helm, "install", "orders-api", str(chart), "-n", "orders", "--dry-run=client",
+                           "--set", "sidecars.envoy.enabled=false"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    notes = done.stdout.split("NOTES:", 1)[1]
+    assert "kubectl -n orders rollout status deployment/orders-api" in notes
+    assert "(sidecars enabled: fluentd metrics )" in notes
