@@ -203,6 +203,10 @@ class _Writer:
 
     def _slot(self, slot: Slot) -> str:
         symbol = slot.symbol
+        if slot.mode == "s" and symbol.type not in ("int", "port", "bool") and not symbol.derived:
+            # Inside a JSON string: escaped as JSON, without the quotes toRawJson adds.
+            return f'{self.operand(symbol)} | toString | toRawJson | trimPrefix "\\"" | trimSuffix "\\""'
+
         if slot.mode == "j" and symbol.type not in ("int", "port", "bool") and not symbol.derived:
             return f"{self.operand(symbol)} | toRawJson"
         return self._text_operand(symbol) if slot.mode != "j" else self.operand(symbol)
