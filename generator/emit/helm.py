@@ -84,6 +84,7 @@ class _Writer:
     def __init__(self, chart: Chart) -> None:
         self.chart, self.pod, self.name = chart, chart.pod, chart.pod.name
         self.fullname = f'include "{self.name}.fullname" .'
+        self.ns = f'include "{self.name}.namespace" .'
         fronting = [enabled(s.name) for s in chart.sidecars if s.fronts_app]
         self.fronted = _any(fronting)
         # Each sidecar's first scraped port (the base annotates the pod's first one).
@@ -143,7 +144,7 @@ class _Writer:
 
     def meta(self, suffix: str = "") -> dict[str, Any]:
         name = Go(self.fullname) if not suffix else Go(f'printf "%s-{suffix}" ({self.fullname})')
-        return {"name": name, "namespace": Go(".Release.Namespace"),
+        return {"name": name, "namespace": Go(self.ns),
                 "labels": Block(f'include "{self.name}.labels" .')}
 
     def selector(self) -> Block:
@@ -153,7 +154,7 @@ class _Writer:
     def namespace(self) -> str:
         security = {f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "warn", "audit")}
         doc = {"apiVersion": "v1", "kind": "Namespace",
-               "metadata": {"name": Go(".Release.Namespace"),
+               "metadata": {"name": Go(self.ns),
                             "labels": {Block(f'include "{self.name}.labels" .'): None, **security}}}
         return _when(".Values.createNamespace", document(doc))
 
@@ -202,6 +203,10 @@ class _Writer:
 
     def _slot(self, slot: Slot) -> str:
         symbol = slot.symbol
+        if slot.mode == "s" and symbol.type not in ("int", "port", "bool") and not symbol.derived:
+            # Inside a JSON string: escaped as JSON, without the quotes toRawJson adds.
+            return f'{self.operand(symbol)} | toString | toRawJson | trimPrefix "\\"" | trimSuffix "\\""'
+
         if slot.mode == "j" and symbol.type not in ("int", "port", "bool") and not symbol.derived:
             return f"{self.operand(symbol)} | toRawJson"
         return self._text_operand(symbol) if slot.mode != "j" else self.operand(symbol)

@@ -42,6 +42,11 @@ def helpers(name: str, app_drain: int, drains: list[tuple[str, str]]) -> str:
 {{{{- end }}}}
 {{{{- end }}}}
 
+{{{{/* The objects' namespace: the release's unless namespaceOverride names one. */}}}}
+{{{{- define "{name}.namespace" -}}}}
+{{{{- .Values.namespaceOverride | default .Release.Namespace }}}}
+{{{{- end }}}}
+
 {{{{- define "{name}.chart" -}}}}
 {{{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}}}
 {{{{- end }}}}
@@ -96,12 +101,13 @@ app.kubernetes.io/instance: {{{{ .Release.Name }}}}
 
 def notes(chart: Chart) -> str:
     name = chart.pod.name
-    return f'''{{{{ include "{name}.fullname" . }}}} is installed in namespace {{{{ .Release.Namespace }}}}.
+    return f'''{{{{- $ns := include "{name}.namespace" . }}}}
+{{{{ include "{name}.fullname" . }}}} is installed in namespace {{{{ $ns }}}}.
 
 Watch the rollout:
-  kubectl -n {{{{ .Release.Namespace }}}} rollout status deployment/{{{{ include "{name}.fullname" . }}}}
-Its pods (sidecars enabled: {{{{ range $name, $sidecar := .Values.sidecars }}}}{{{{ if $sidecar.enabled }}}}{{{{ $name }}}} {{{{ end }}}}{{{{ end }}}}):
-  kubectl -n {{{{ .Release.Namespace }}}} get pods -l app.kubernetes.io/instance={{{{ .Release.Name }}}}
+  kubectl -n {{{{ $ns }}}} rollout status deployment/{{{{ include "{name}.fullname" . }}}}
+Its pods (sidecars enabled:{{{{ range $name, $sidecar := .Values.sidecars }}}}{{{{ if $sidecar.enabled }}}} {{{{ $name }}}}{{{{ end }}}}{{{{ end }}}} ):
+  kubectl -n {{{{ $ns }}}} get pods -l app.kubernetes.io/instance={{{{ .Release.Name }}}}
 '''
 
 

@@ -58,6 +58,7 @@ def values_yaml(chart: Chart) -> str:
     top: dict[Any, Any] = {
         Comment("fullnameOverride", "Names of the objects; default: the release name (plus the chart's when\n"
                 "the release name does not hold it)."): "",
+        Comment("namespaceOverride", "The objects' namespace; default: the release's (helm -n)."): "",
         Comment("createNamespace", "Ship the release namespace in the chart, enforcing the restricted Pod\n"
                 "Security Standard (do not combine with helm's --create-namespace)."): pod.create_namespace,
         "replicas": pod.replicas,
@@ -105,6 +106,7 @@ def values_schema(chart: Chart) -> str:
         "properties": {
             "global": {"type": "object"},  # what a parent chart passes down
             "fullnameOverride": {"type": "string", "pattern": "^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)?$"},
+            "namespaceOverride": {"type": "string", "pattern": "^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)?$"},
             "createNamespace": {"type": "boolean"},
             "replicas": {"type": "integer", "minimum": 0},
             "image": image_schema,

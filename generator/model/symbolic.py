@@ -21,7 +21,7 @@ from typing import Any, Mapping
 from generator.errors import RenderError
 
 # Private-use characters: no template or value writes them (the chart is checked for leftovers).
-_MARK = re.compile("\ue000([0-9]+)([tj]?)\ue001")
+_MARK = re.compile("\ue000([0-9]+)([tjs]?)\ue001")
 
 
 class Misuse(TypeError):
@@ -108,8 +108,13 @@ def has_marker(text: str) -> bool:
 
 
 def written(value: Any, mode: str) -> str:
-    """A value as the template writes it: Python's str, or JSON in YAML/JSON files."""
-    return json.dumps(value, ensure_ascii=False) if mode == "j" else str(value)
+    """A value as the template writes it: Python's str, JSON in YAML/JSON files ('j'), or its
+    str() inside a JSON string there ('s': `{{ "host:" ~ port }}`), escaped as JSON escapes it."""
+    if mode == "j":
+        return json.dumps(value, ensure_ascii=False)
+    if mode == "s":
+        return json.dumps(str(value), ensure_ascii=False)[1:-1]
+    return str(value)
 
 
 def evaluate_parts(parts: tuple, value_of: Any) -> str:
@@ -208,14 +213,29 @@ def render_parts(name: str, text: str, context: Mapping[str, Any], where: str) -
         return (text,)
     from generator.model.render import _STRUCTURED_SUFFIXES
 
-    env = _environment(name[:-3].endswith(_STRUCTURED_SUFFIXES))
+    structured = name[:-3].endswith(_STRUCTURED_SUFFIXES)
+    env = _environment(structured)
     symbols = {v.index: v for v in context.values() if isinstance(v, Symbol)}
     try:
-        return tuple(_translate(env, env.parse(text).body, context, symbols))
+        parts = tuple(_translate(env, env.parse(text).body, context, symbols))
+        # In a YAML/JSON file every expression is written as JSON: a marker str() left is
+        # inside a JSON string, where the value must be escaped as json.dumps escapes it.
+        return _in_json_strings(parts) if structured else parts
     except Misuse:
         raise
     except Exception as exc:
         raise RenderError(f"{where}: cannot render for the chart: {' '.join(str(exc).split())[:300]}") from None
+
+
+def _in_json_strings(parts: tuple) -> tuple:
+    out: list[Any] = []
+    for part in parts:
+        if isinstance(part, Slot) and part.mode == "":
+            part = Slot(part.symbol, "s")
+        elif isinstance(part, Cond):
+            part = Cond(part.test, _in_json_strings(part.then), _in_json_strings(part.otherwise))
+        out.append(part)
+    return tuple(out)
 
 
 def _names(node: Any) -> set[str]:

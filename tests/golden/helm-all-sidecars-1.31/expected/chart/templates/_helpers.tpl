@@ -15,6 +15,11 @@
 {{- end }}
 {{- end }}
 
+{{/* The objects' namespace: the release's unless namespaceOverride names one. */}}
+{{- define "orders-api.namespace" -}}
+{{- .Values.namespaceOverride | default .Release.Namespace }}
+{{- end }}
+
 {{- define "orders-api.chart" -}}
 {{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
 {{- end }}
