@@ -6,7 +6,7 @@ from generator.output.fileset import FileSet
 from generator.emit.picture import draw_pod
 from generator.emit.targets import KubernetesTarget
 from generator.emit.compose import ENV_DIR, env_file_of
-from generator.model.pod import Container, Pod
+from generator.model.pod import APP_USER, Container, Pod
 
 
 def emit_readme(pod: Pod, targets: tuple[str, ...], catalog_label: str,
@@ -43,6 +43,9 @@ def emit_readme(pod: Pod, targets: tuple[str, ...], catalog_label: str,
     environment = _environment(pod, targets, kubernetes is not None)
     if environment:
         parts.append(environment)
+    secrets = _secrets_section(pod, targets)
+    if secrets:
+        parts.append(secrets)
     if pod.config_files:
         parts.append("## Sidecar config files\n\n" + "".join(
             f"- `config/{f.sidecar}/{f.path}`\n" for f in pod.config_files))
@@ -76,3 +79,30 @@ def _environment(pod: Pod, targets: tuple[str, ...], kubernetes: bool) -> str:
                     "missing file, so the app then starts without them. "
                     f"`{ENV_DIR}/.gitignore` keeps these files out of version control.\n")
     return "".join(text)
+
+
+def _secrets_section(pod: Pod, targets: tuple[str, ...]) -> str:
+    """What the sidecars read that the tool never writes: Secrets, and their files in Compose."""
+    from generator.emit.compose import secret_files
+
+    lines = []
+    for volume in pod.volumes:
+        user = next((c.run_as for c in pod.sidecars for m in c.mounts if m.volume == volume.name), None)
+        if volume.secret is not None:
+            keys = ", ".join(f"`{k}`" for k in volume.secret.keys)
+            lines.append(f"- Kubernetes Secret `{volume.secret.name}` with {keys} (for `{volume.name}`)")
+        elif volume.token is not None:
+            lines.append(f"- `{volume.name}`: a service-account token for audience `{volume.token.audience}`, "
+                         f"projected by kubelet and renewed (it expires after {volume.token.expiration} s)")
+        else:
+            continue
+        if "compose" in targets:
+            files = ", ".join(f"`{source.removeprefix('./')}`" for _, source, _ in secret_files(volume))
+            lines.append(f"  - Compose: {files}, readable by uid {user} or gid {APP_USER}"
+                         + (" (a token you issued for that audience, e.g. `kubectl create token`)"
+                            if volume.token is not None else ""))
+    if not lines:
+        return ""
+    return ("## Secrets the sidecars read\n\nsidecar-new never writes their values: create them "
+            "before you deploy (Compose bind-mounts each file as it is, so its owner and mode "
+            "are what the container sees; keep them out of version control):\n\n" + "\n".join(lines) + "\n")
