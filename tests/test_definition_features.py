@@ -38,6 +38,9 @@ TREE = {
         params:
           secret_name: {type: str, help: the Secret}
         ports: [{name: keeper, port: 9400}]
+        env:
+          KEEPER_PASSWORD: {secret: "{{ secret_name }}/password"}
+          KEEPER_MODE: strict
         secrets:
           - {name: creds, secret: "{{ secret_name }}", path: /etc/keeper/creds, keys: [user, password], mode: 0400}
         service_account_token: {path: /var/run/keeper, audience: keeper.example.com, expiration: 900}
@@ -114,6 +117,7 @@ def test_secret_keys_are_a_secret_volume_in_kubernetes_and_supplied_files_in_com
     assert {"source": "keeper-creds-user", "target": "/etc/keeper/creds/user"} in compose["services"]["keeper"]["secrets"]
     assert "keeper-creds" not in compose["volumes"]  # a file given to it, not scratch space
     assert "`secrets/shop-keeper/user`" in out["readme"] and "Secret `shop-keeper`" in out["readme"]
+    assert out["files"]["secrets/.gitignore"].decode().splitlines()[-2:] == ["*", "!.gitignore"]
 
 
 def test_the_service_account_token_is_projected_into_its_container_only(catalog) -> None:
@@ -223,3 +227,20 @@ def test_a_chain_whose_inner_proxy_has_no_single_way_in_is_refused(catalog, tmp_
     from generator.errors import CatalogError
     with pytest.raises(CatalogError, match="needs exactly one public port"):
         build(parse_spec({"app": APP, "sidecars": ["outer", "inner"]}, features), features)
+
+
+def test_a_sidecar_env_value_can_come_from_a_secret_key(catalog) -> None:
+    out = render(catalog, [KEEPER])
+    keeper = containers(out["pod"])["keeper"]
+    assert keeper["env"] == [
+        {"name": "KEEPER_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "shop-keeper", "key": "password"}}},
+        {"name": "KEEPER_MODE", "value": "strict"}]
+    service = out["compose"]["services"]["keeper"]
+    assert service["environment"] == {"KEEPER_MODE": "strict"}  # the value is never written
+    assert service["env_file"] == [{"path": "env/keeper.env", "required": False}]
+
+
+def test_a_sidecar_env_reference_is_checked_once_its_name_is_filled_in(catalog) -> None:
+    from generator.errors import CatalogError
+    with pytest.raises(CatalogError, match=r"env.KEEPER_PASSWORD.secret: .* must be NAME/KEY"):
+        render(catalog, [{"name": "keeper", "params": {"secret_name": "Not_A_Name"}}])

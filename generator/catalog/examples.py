@@ -81,7 +81,8 @@ RULES: tuple[tuple[str, dict[str, Any]], ...] = (
     ("args[0]: must be a string", {"args": [["--x"]]}),
     ("command: must be a list", {"command": "pinger --serve"}),
     ("env.1X: is not an environment variable name", {"env": {"1X": "a"}}),
-    ("env.X: must be a plain value", {"env": {"X": [1]}}),
+    ("env.X: must be a plain value or {secret: NAME/KEY}", {"env": {"X": [1]}}),
+    ("env.X.secret: 'creds' must be NAME/KEY", {"env": {"X": {"secret": "creds"}}}),
     ("env.DB_PASSWORD: looks like a secret", {"env": {"DB_PASSWORD": "hunter2"}}),
     ("app_env: must be a mapping", {"app_env": ["X=1"]}),
     # ports

@@ -529,8 +529,17 @@ def value_problems(d: Definition, at_load: bool = False) -> Iterator[tuple[str, 
         for name, value in getattr(d, key):
             if not isinstance(name, str) or not rules.is_env_name(name):
                 yield f"{key}.{name}", f"{key}.{name}: is not an environment variable name"
+            elif key == "env" and isinstance(value, dict):
+                # A Secret or ConfigMap key ({secret: "{{ credentials }}/client-secret"}): the
+                # same reference the app's answers take, checked once its name is filled in.
+                if not (at_load and any(_expr(v) for v in value.values())):
+                    try:
+                        rules.env_value(f"{key}.{name}", name, value)
+                    except rules.RuleError as exc:
+                        yield f"{key}.{name}", exc.message
             elif isinstance(value, (dict, list)):
-                yield f"{key}.{name}", f"{key}.{name}: must be a plain value"
+                yield f"{key}.{name}", f"{key}.{name}: must be a plain value" + (
+                    " or {secret: NAME/KEY}" if key == "env" else "")
             elif rules.looks_like_secret(name) and value not in (None, ""):
                 yield f"{key}.{name}", (f"{key}.{name}: looks like a secret: keep secrets out of "
                                         "templates (use a Secret or a file the team mounts)")

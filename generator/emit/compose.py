@@ -40,7 +40,17 @@ def emit_compose(pod: Pod) -> FileSet:
     files = {"compose.yaml": dump(literal_dollars(document)).encode()}
     if any(env_file_of(c) for c in pod.containers):
         files[f"{ENV_DIR}/.gitignore"] = ENV_GITIGNORE.encode()
+    if secrets:
+        files[f"{SECRETS_DIR}/.gitignore"] = SECRETS_GITIGNORE.encode()
     return files
+
+
+SECRETS_GITIGNORE = """\
+# The files compose.yaml mounts as secrets (see README.md): written by you, never by
+# sidecar-new, and kept out of version control.
+*
+!.gitignore
+"""
 
 
 ENV_GITIGNORE = """\
