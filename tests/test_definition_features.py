@@ -244,3 +244,21 @@ def test_a_sidecar_env_reference_is_checked_once_its_name_is_filled_in(catalog) 
     from generator.errors import CatalogError
     with pytest.raises(CatalogError, match=r"env.KEEPER_PASSWORD.secret: .* must be NAME/KEY"):
         render(catalog, [{"name": "keeper", "params": {"secret_name": "Not_A_Name"}}])
+
+
+def test_the_helm_chart_mounts_secret_and_token_volumes_as_rendered(catalog) -> None:
+    spec = parse_spec({"app": APP, "sidecars": [KEEPER], "targets": ["helm"]}, catalog)
+    chart = build(spec, catalog)["chart/templates/deployment.yaml"].decode()
+    assert "secretName: shop-keeper" in chart and "audience: keeper.example.com" in chart
+    assert "secretKeyRef:\n" in chart and "name: shop-keeper\n" in chart  # the env reference too
+    assert "emptyDir" not in chart.split("keeper-creds", 1)[1].split("- name:", 1)[0]
+
+
+@pytest.mark.parametrize("sidecars, says", [
+    (["renderer"], "sidecar 'renderer' has a first step the app waits for (before_app)"),
+    (["outer", "inner"], "outer -> inner is a chain of proxies"),
+])
+def test_the_helm_target_refuses_what_the_chart_does_not_carry_in_one_line(catalog, sidecars, says) -> None:
+    with pytest.raises(SpecError) as refused:
+        build(parse_spec({"app": APP, "sidecars": sidecars, "targets": ["helm"]}, catalog), catalog)
+    assert refused.value.message.startswith("target helm: ") and says in refused.value.message

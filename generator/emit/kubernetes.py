@@ -80,7 +80,7 @@ def config_checksum(pod: Pod) -> str:
     return checksum_of((f.sidecar, f.path, f.text) for f in pod.config_files)
 
 
-def _volume(pod: Pod, volume, files_by_sidecar: dict[str, list]) -> dict[str, Any]:
+def pod_volume(pod: Pod, volume, files_by_sidecar: dict[str, list]) -> dict[str, Any]:
     if volume.secret is not None:
         return {"name": volume.name, "secret": {
             "secretName": volume.secret.name, "defaultMode": volume.secret.mode,
@@ -133,7 +133,7 @@ def _deployment(pod: Pod, target: KubernetesTarget) -> dict[str, Any]:
     if not native:
         template_spec["containers"] += sidecars
     files_by_sidecar = _files_by_sidecar(pod)
-    template_spec["volumes"] = [_volume(pod, v, files_by_sidecar) for v in pod.volumes]
+    template_spec["volumes"] = [pod_volume(pod, v, files_by_sidecar) for v in pod.volumes]
     return {
         "apiVersion": "apps/v1", "kind": "Deployment", "metadata": _metadata(pod),
         "spec": {

@@ -334,7 +334,7 @@ def sidecar_container(template: Template, d: Definition, mounts: tuple[Mount, ..
         liveness=_probe(d.probe("liveness")),
         requests=tuple((k, str(v)) for k, v in d.requests), limits=tuple((k, str(v)) for k, v in d.limits),
         command=tuple(map(str, d.command)), args=tuple(map(str, d.args)),
-        env=tuple(EnvVar(k, rules.env_value(f"{where}: env.{k}", k, v) if isinstance(v, dict) else str(v))
+        env=tuple(EnvVar(k, rules.env_value(f"{template.definition_file}: env.{k}", k, v) if isinstance(v, dict) else str(v))
                   for k, v in d.env), compose_healthcheck=tuple(map(str, d.compose_healthcheck)),
         pre_stop_sleep=d.pre_stop_sleep, config_dir=d.config_dir,
         before_app_args=tuple(map(str, d.before_app.args)) if d.before_app else (),
