@@ -262,3 +262,22 @@ def test_the_helm_target_refuses_what_the_chart_does_not_carry_in_one_line(catal
     with pytest.raises(SpecError) as refused:
         build(parse_spec({"app": APP, "sidecars": sidecars, "targets": ["helm"]}, catalog), catalog)
     assert refused.value.message.startswith("target helm: ") and says in refused.value.message
+
+
+def test_a_sidecar_nothing_connects_to_may_have_no_ports_when_its_probes_run_commands(tmp_path: Path) -> None:
+    quiet = dedent("""\
+        ports: []
+        probes:
+          readiness: {command: [test, -s, /out/done]}
+          liveness: {command: [test, -s, /out/done]}
+        """) + RESOURCES
+    root = build_file_tree(tmp_path, {**TREE, "templates/lone/sidecar.yaml": quiet})
+    spec_ = parse_spec({"app": APP, "sidecars": ["lone"]}, load_catalog(root))
+    pod = yaml.safe_load(build(spec_, load_catalog(root))["k8s/deployment.yaml"])["spec"]["template"]["spec"]
+    assert "ports" not in containers(pod)["lone"]
+    # ... and a port probe still needs a port.
+    root = build_file_tree(tmp_path / "b", {**TREE, "templates/lone/sidecar.yaml": quiet.replace(
+        "liveness: {command: [test, -s, /out/done]}", "liveness: {port: 9000}")})
+    from generator.errors import CatalogError
+    with pytest.raises(CatalogError, match="ports: must be a non-empty list"):
+        load_catalog(root)

@@ -324,8 +324,13 @@ def _params(check: Checker, params: Any, d: dict) -> tuple[Param, ...]:
 
 def _ports(check: Checker, d: dict, port_params: set[str], leaf) -> tuple[PortDef, ...]:
     ports = d["ports"]
-    if not isinstance(ports, list) or not ports:
-        check.bad(d, "ports", "ports", "must be a non-empty list (probes need a port)")
+    # A sidecar nothing connects to (Vault Agent) may say `ports: []` when all its probes run
+    # commands; every other probe needs a port of the container's own.
+    probes = d.get("probes") if isinstance(d.get("probes"), dict) else {}
+    exec_only = bool(probes) and all(isinstance(p, dict) and "command" in p for p in probes.values())
+    if not isinstance(ports, list) or not ports and not exec_only:
+        check.bad(d, "ports", "ports", "must be a non-empty list (probes need a port; only a template whose "
+                                       "probes all run commands may say ports: [])")
         return ()
     found, names = [], set()
     for i, port in enumerate(ports):

@@ -40,8 +40,9 @@ def container_spec(container: Container, target: KubernetesTarget, native_sideca
         spec["env"] = [env_entry(var) for var in container.env]
     if container.env_from:
         spec["envFrom"] = [env_from_entry(source) for source in container.env_from]
-    spec["ports"] = [{"name": p.name, "containerPort": p.number, "protocol": p.protocol}
-                     for p in container.ports]
+    if container.ports:  # a sidecar nothing connects to has none (Vault Agent)
+        spec["ports"] = [{"name": p.name, "containerPort": p.number, "protocol": p.protocol}
+                         for p in container.ports]
     spec["resources"] = {"requests": dict(container.requests), "limits": dict(container.limits)}
     for key, probe in (("startupProbe", container.startup), ("readinessProbe", container.readiness),
                        ("livenessProbe", container.liveness)):
