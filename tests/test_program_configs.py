@@ -122,3 +122,68 @@ def test_pgbouncer_load_refuses_a_broken_config(builtin_catalog, tmp_path: Path)
     conf = rendered(builtin_catalog, [PGBOUNCER], "config/pgbouncer/pgbouncer.ini") + "bogus_setting = 1\n"
     code, log = pgbouncer_load(conf, tmp_path)
     assert code not in (None, 0) and "unknown parameter" in log
+
+
+# --- no program on this machine: the upstream option lists ------------------------------
+
+OAUTH2 = {"name": "oauth2-proxy", "params": {"credentials_secret": "shop-oidc", "client_id": "shop",
+                                             "issuer_url": "https://login.example.com/realms/team",
+                                             "email_domains": "example.com, example.org"}}
+VAULT = {"name": "vault-agent", "params": {"vault_addr": "https://vault.example.com:8200", "role": "shop",
+                                           "secret_path": "secret/data/shop/db"}}
+
+
+def test_oauth2_proxy_config_is_toml_with_only_documented_options(builtin_catalog) -> None:
+    """No oauth2-proxy binary is installable here: its config must parse as TOML, and every key
+    must be an option its reference documents (tests/data/oauth2-proxy-options.txt)."""
+    import tomllib
+
+    known = {line.strip() for line in (Path(__file__).parent / "data" / "oauth2-proxy-options.txt").read_text().splitlines()
+             if line.strip() and not line.startswith("#")}
+    config = tomllib.loads(rendered(builtin_catalog, [OAUTH2], "config/oauth2-proxy/oauth2-proxy.cfg"))
+    assert set(config) <= known, sorted(set(config) - known)
+    assert config["email_domains"] == ["example.com", "example.org"]
+    assert config["upstreams"] == ["http://127.0.0.1:8080/"] and config["http_address"] == ":4180"
+    assert "client_secret" not in config and "cookie_secret" not in config  # never a value: files
+    assert config["client_secret_file"] == "/etc/oauth2-proxy/secrets/client-secret"
+
+
+def test_oauth2_proxy_behind_nginx_forwards_to_the_app_and_nginx_to_it(builtin_catalog) -> None:
+    import tomllib
+
+    files = build(parse_spec({"app": APP, "sidecars": [NGINX, OAUTH2]}, builtin_catalog), builtin_catalog)
+    assert tomllib.loads(files["config/oauth2-proxy/oauth2-proxy.cfg"].decode())["upstreams"] == ["http://127.0.0.1:8080/"]
+    assert "server 127.0.0.1:4180;" in files["config/nginx/nginx.conf"].decode()
+
+
+# Vault Agent's configuration reference: https://developer.hashicorp.com/vault/docs/agent-and-proxy/agent
+# (top-level stanzas), .../agent/template (template and template_config parameters),
+# .../autoauth/methods/kubernetes (role, token_path).
+VAULT_TOP = {"vault", "auto_auth", "template_config", "template", "listener", "cache", "api_proxy",
+             "exit_after_auth", "pid_file", "telemetry", "env_template", "exec", "log_level", "log_file"}
+VAULT_TEMPLATE = {"source", "destination", "create_dest_dirs", "contents", "command", "command_timeout",
+                  "error_on_missing_key", "exec", "perms", "backup", "left_delimiter", "right_delimiter",
+                  "sandbox_path", "wait"}
+VAULT_TEMPLATE_CONFIG = {"exit_on_retry_failure", "static_secret_render_interval", "max_connections_per_host",
+                         "lease_renewal_threshold"}
+
+
+@pytest.mark.parametrize("fmt", ["env", "json"])
+def test_vault_agent_config_is_hcl_with_only_documented_stanzas(fmt: str, builtin_catalog) -> None:
+    """No vault binary is installable here: the config must parse as HCL (python-hcl2, which
+    checkov brings), with only the stanzas and parameters Vault Agent documents."""
+    hcl2 = pytest.importorskip("hcl2") if not in_ci() else __import__("hcl2")
+    vault = {**VAULT, "params": {**VAULT["params"], "format": fmt}}
+    text = rendered(builtin_catalog, [vault], "config/vault-agent/agent.hcl")
+    config = hcl2.loads(text)
+    assert set(config) <= VAULT_TOP
+    (method,) = config["auto_auth"][0]["method"]
+    settings = method["kubernetes"]["config"]
+    settings = settings[0] if isinstance(settings, list) else settings  # python-hcl2 lists objects
+    assert settings == {"role": "shop", "token_path": "/var/run/secrets/vault/token"}
+    (template,) = config["template"]
+    assert set(template) <= VAULT_TEMPLATE and set(config["template_config"][0]) <= VAULT_TEMPLATE_CONFIG
+    contents = template["contents"]
+    contents = contents[0] if isinstance(contents, list) else contents  # python-hcl2 lists values
+    assert '{{ with secret "secret/data/shop/db" }}' in contents and contents.count("{{") == contents.count("}}")
+    assert ("| toJSON" in contents) == (fmt == "json")
