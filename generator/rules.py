@@ -353,6 +353,15 @@ def config_file_problem(path: str) -> str | None:
     return None
 
 
+def is_secret_key(key: str) -> bool:
+    """A Secret's data key (the same alphabet as a ConfigMap's), which is also a file name."""
+    return bool(_CONFIG_KEY.fullmatch(key)) and key not in (".", "..")
+
+
+def is_printable(value: str) -> bool:
+    return all(c.isprintable() for c in value)
+
+
 def printable(field: str, value: str) -> str:
     """Text the tool prints and records (names, versions, summaries): no control characters."""
     if any(not c.isprintable() for c in value):

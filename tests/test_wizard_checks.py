@@ -65,8 +65,8 @@ def test_a_malformed_prefilled_sidecar_gets_the_answers_file_message(builtin_cat
                                      builtin_catalog) == [("fluentd", {}), ("envoy", {"listen_port": 10001})]
     with pytest.raises(SpecError, match=r"sidecars.envoy.params.port: unknown parameter of 'envoy'"):
         checks.prefilled_sidecars([{"name": "envoy", "params": {"port": 1}}], builtin_catalog)
-    with pytest.raises(SpecError, match=r"'nginx' is not in catalog 'builtin'"):
-        checks.prefilled_sidecars(["nginx"], builtin_catalog)
+    with pytest.raises(SpecError, match=r"'ghost' is not in catalog 'builtin'"):
+        checks.prefilled_sidecars(["ghost"], builtin_catalog)
 
 
 def _spec_message(answers: dict, catalog) -> str:

@@ -23,7 +23,7 @@ MAX_BUDGET_PERCENT = 10000
 # FROM scratch, USER 65535:65535, ENTRYPOINT ["/pause"]); 3.10 is the sandbox image of
 # Kubernetes 1.31+ and containerd 2.0. A catalog may name its own mirror of it.
 DEFAULT_NAMESPACE_HOLDER = "registry.k8s.io/pause:3.10"
-ENTRY_KEYS = ("name", "capability", "summary", "image", "path", "conflicts")
+ENTRY_KEYS = ("name", "capability", "summary", "image", "path", "conflicts", "in_front_of")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +36,9 @@ class Template:
     definition: Definition  # typed; strings may still hold {{ }}
     files: tuple[tuple[str, str], ...]  # (relative path, text) under files/
     conflicts: tuple[str, ...] = ()
+    # Fronting templates this one may sit in front of (its upstream is then theirs): the one
+    # way two templates that front the app go together (nginx TLS -> oauth2-proxy -> app).
+    in_front_of: tuple[str, ...] = ()
 
     @property
     def params(self) -> tuple[Param, ...]:
@@ -108,6 +111,10 @@ def load_catalog(root: Path | None = None, source: str | None = None) -> Catalog
     report = Report(first=True)
     index = read_index(root, report)
     templates = tuple(read_template(root, entry, report) for entry, _, _ in index.entries)
+    lines = {str(entry.get("name")): line for entry, line, _ in index.entries}
+    for template, problem in chain_problems(list(templates)):
+        # no example: the chain examples reach this through load_catalog (`new`), not the trace
+        report.add(root / "catalog.yaml", lines.get(template.name), f"templates.{template.name}", problem)
     return Catalog(name=index.name, version=index.version, source=source or "builtin", templates=templates,
                    root=root, namespace_holder=index.namespace_holder, overhead_budget=index.overhead_budget)
 
@@ -163,7 +170,8 @@ def read_index(root: Path, report: Report) -> Index:
         for key in ("capability", "summary"):
             if isinstance(entry.get(key), str):
                 check.rule(rules.printable, entry[key], entry, key, f"{where}.{key}")
-        _conflicts(check, entry, where, names)
+        _conflicts(check, entry, where, names, "conflicts")
+        _conflicts(check, entry, where, names, "in_front_of")
         good = check.count == before
         if isinstance(entry.get("path"), str) and _folder(root, check, entry, where):
             found.append((entry, line_of(entries, i), good and check.count == before))
@@ -191,15 +199,37 @@ def _kind(check: Checker, node: dict, key: str, where: str, kinds: tuple[type, .
         check.bad(node, key, where, f"must be {name}, not {value!r}")
 
 
-def _conflicts(check: Checker, entry: dict, where: str, names: list) -> None:
-    conflicts = entry.get("conflicts") or []
-    if not isinstance(conflicts, list):
-        check.bad(entry, "conflicts", f"{where}.conflicts", "must be a list of template names")
+def _conflicts(check: Checker, entry: dict, where: str, names: list, key: str) -> None:
+    """conflicts and in_front_of: lists of other templates of this catalog."""
+    others = entry.get(key) or []
+    if not isinstance(others, list):
+        check.bad(entry, key, f"{where}.{key}", "must be a list of template names")
         return
-    for other in conflicts:
+    for other in others:
         if other == entry.get("name") or other not in names:
-            check.bad(entry, "conflicts", f"{where}.conflicts", f"{other!r} is not another template "
+            check.bad(entry, key, f"{where}.{key}", f"{other!r} is not another template "
                       f"of this catalog (known: {', '.join(map(str, names))})")
+
+
+def chain_problems(templates: list[Template]) -> list[tuple[Template, str]]:
+    """A declared chain (in_front_of) needs two templates that front the app, and an outer one
+    whose config forwards to {{ upstream_port }}: the port the pod wires to the inner proxy
+    (forwarding to app.port would skip the inner one, an auth proxy say)."""
+    by_name = {t.name: t for t in templates}
+    problems = []
+    for outer in templates:
+        for name in outer.in_front_of:
+            inner = by_name.get(name)
+            if inner is None:
+                continue
+            for t in (outer, inner):
+                if t.definition.fronts_app is not True:
+                    problems.append((outer, f"in_front_of: {t.name!r} does not front the app "
+                                            "(fronts_app: true), so it cannot be in a chain"))
+            if not any("upstream_port" in text for _, text in outer.files):
+                problems.append((outer, f"in_front_of: {outer.name!r} must forward to {{{{ upstream_port }}}} "
+                                        f"in its files/, the port of {name!r} when they chain"))
+    return problems
 
 
 def _folder(root: Path, check: Checker, entry: dict, where: str) -> bool:
@@ -234,7 +264,8 @@ def read_template(root: Path, entry: dict, report: Report) -> Template | None:
     # An entry with problems of its own still has its definition checked (catalog lint).
     text = {key: str(entry.get(key, "")) for key in ENTRY_KEYS[:4]}
     return Template(**text, folder=folder, definition=definition, files=files,
-                    conflicts=tuple(map(str, entry.get("conflicts") or ())))
+                    conflicts=tuple(map(str, entry.get("conflicts") or ())),
+                    in_front_of=tuple(map(str, entry.get("in_front_of") or ())))
 
 
 def _files(folder: Path, report: Report) -> tuple[tuple[str, str], ...]:

@@ -25,11 +25,16 @@ PARAM_TYPES = ("str", "int", "bool", "port", "path", "host")
 PARAM_KEYS = ("type", "default", "help", "choices", "advanced")
 DEFINITION_KEYS = ("params", "run_as", "needs", "fronts_app", "command", "args", "env", "app_env",
                    "ports", "volumes", "mounts", "config_dir", "probes", "compose_healthcheck",
-                   "resources", "pre_stop_sleep")
+                   "resources", "pre_stop_sleep", "secrets", "service_account_token", "before_app")
 REQUIRED_DEFINITION_KEYS = ("ports", "probes", "resources")
 PORT_KEYS = ("name", "port", "protocol", "public", "scrape_path")
 PROBE_KINDS = ("startup", "readiness", "liveness")
-PROBE_KEYS = ("port", "path", "period", "timeout", "failures", "initial_delay")
+PROBE_KEYS = ("port", "path", "period", "timeout", "failures", "initial_delay", "command")
+_PROBE_TIMING = ("period", "timeout", "failures", "initial_delay")
+VOLUME_KEYS = ("name", "path", "size", "memory", "app_path")
+SECRET_KEYS = ("name", "secret", "path", "keys", "mode")
+TOKEN_KEYS = ("path", "audience", "expiration")
+BEFORE_APP_KEYS = ("args",)
 RESOURCE_KEYS = ("cpu", "memory", "ephemeral-storage")
 NEEDS = ("log_dir", "metrics_path")  # optional app fields a template may require
 APP_PORT_KEYS = ("port",)  # the app values a template's port may name, as app.<key>
@@ -38,6 +43,10 @@ DEFAULT_RUN_AS = 10001
 DEFAULT_VOLUME_SIZE = "64Mi"
 PROBE_PERIOD, PROBE_TIMEOUT, PROBE_FAILURES, PROBE_DELAY = 10, 2, 3, 0
 MAX_PRE_STOP_SLEEP = 300
+DEFAULT_SECRET_MODE = 0o440  # owner and the pod's group (fsGroup) read; nobody else
+# A projected token's lifetime: the API server refuses under 10 minutes; kubelet renews it at
+# 80% of its life. A day at most: a token that outlives a leak is the thing to avoid.
+TOKEN_EXPIRATION, MIN_TOKEN_EXPIRATION, MAX_TOKEN_EXPIRATION = 3600, 600, 86400
 _NO_DEFAULT = object()
 _REFERENCE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?)\s*\}\}")
 
@@ -96,6 +105,36 @@ class VolumeDef:
     name: str
     path: Any
     size: Any = DEFAULT_VOLUME_SIZE
+    memory: Any = False  # in memory (emptyDir medium Memory): counted against the memory limit
+    app_path: Any = None  # the app mounts it read-only here (a sidecar that writes what the app reads)
+
+
+@dataclass(frozen=True, slots=True)
+class SecretDef:
+    """Keys of a Kubernetes Secret as files (Compose: secret files the user supplies)."""
+
+    name: str
+    secret: Any  # the Secret's name (usually a parameter): never its values
+    path: Any
+    keys: tuple[Any, ...]
+    mode: Any = DEFAULT_SECRET_MODE
+
+
+@dataclass(frozen=True, slots=True)
+class TokenDef:
+    """A projected service-account token for this container only (Compose: a token file)."""
+
+    path: Any
+    audience: Any
+    expiration: Any = TOKEN_EXPIRATION
+
+
+@dataclass(frozen=True, slots=True)
+class BeforeAppDef:
+    """A first step the app waits for: its one-shot form (args) for an init container below
+    Kubernetes 1.29 and a one-shot Compose service; 1.29+ waits on the startup probe."""
+
+    args: tuple[Any, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,8 +148,9 @@ class MountDef:
 
 @dataclass(frozen=True, slots=True)
 class ProbeDef:
-    port: int | Ref
+    port: int | Ref | None = None  # None: an exec probe (command)
     path: Any = None  # None: a TCP check
+    command: tuple[Any, ...] = ()  # exec form, in the container's own image
     period: Any = PROBE_PERIOD
     timeout: Any = PROBE_TIMEOUT
     failures: Any = PROBE_FAILURES
@@ -136,6 +176,9 @@ class Definition:
     requests: tuple[tuple[str, Any], ...] = ()
     limits: tuple[tuple[str, Any], ...] = ()
     pre_stop_sleep: Any = 0
+    secrets: tuple[SecretDef, ...] = ()
+    service_account_token: TokenDef | None = None
+    before_app: BeforeAppDef | None = None
 
     def probe(self, kind: str) -> ProbeDef | None:
         return dict(self.probes).get(kind)
@@ -211,6 +254,10 @@ def parse_definition(data: Any, files: list[str], check: Checker) -> Definition 
     ports, volumes = _ports(check, d, port_params, leaf), _volumes(check, d, leaf)
     mounts, probes = _mounts(check, d, leaf), _probes(check, d, port_params, leaf)
     requests, limits = _resources(check, d, leaf)
+    secrets, token, before_app = _secrets(check, d, leaf), _token(check, d, leaf), _before_app(check, d, leaf)
+    if before_app is not None and not any(kind == "startup" for kind, _ in probes):
+        check.bad(d, "before_app", "before_app", "needs probes.startup: on Kubernetes 1.29+ the app starts "
+                                                 "once that probe passes (say when the first step is done)")
     definition = Definition(
         params=params, run_as=leaf(d, "run_as", "run_as") if "run_as" in d else DEFAULT_RUN_AS,
         needs=tuple(n for n in needs if n in NEEDS),
@@ -221,6 +268,7 @@ def parse_definition(data: Any, files: list[str], check: Checker) -> Definition 
         config_dir=leaf(d, "config_dir", "config_dir") if d.get("config_dir") is not None else None,
         probes=probes, requests=requests, limits=limits,
         pre_stop_sleep=leaf(d, "pre_stop_sleep", "pre_stop_sleep") if "pre_stop_sleep" in d else 0,
+        secrets=secrets, service_account_token=token, before_app=before_app,
     )
     for field, problem in value_problems(definition, at_load=True):
         check.bad(_At(lines.get(field) or data.line), None, "", problem)
@@ -275,8 +323,13 @@ def _params(check: Checker, params: Any, d: dict) -> tuple[Param, ...]:
 
 def _ports(check: Checker, d: dict, port_params: set[str], leaf) -> tuple[PortDef, ...]:
     ports = d["ports"]
-    if not isinstance(ports, list) or not ports:
-        check.bad(d, "ports", "ports", "must be a non-empty list (probes need a port)")
+    # A sidecar nothing connects to (Vault Agent) may say `ports: []` when all its probes run
+    # commands; every other probe needs a port of the container's own.
+    probes = d.get("probes") if isinstance(d.get("probes"), dict) else {}
+    exec_only = bool(probes) and all(isinstance(p, dict) and "command" in p for p in probes.values())
+    if not isinstance(ports, list) or not ports and not exec_only:
+        check.bad(d, "ports", "ports", "must be a non-empty list (probes need a port; only a template whose "
+                                       "probes all run commands may say ports: [])")
         return ()
     found, names = [], set()
     for i, port in enumerate(ports):
@@ -329,15 +382,56 @@ def port_number(value: Any, port_params: set[str]) -> int | Ref:
     return value
 
 
+def _optional(node: dict, key: str, where: str, leaf, default: Any) -> Any:
+    return leaf(node, key, f"{where}.{key}") if key in node else default
+
+
 def _volumes(check: Checker, d: dict, leaf) -> tuple[VolumeDef, ...]:
     found = []
     for i, volume in enumerate(check.items(d, "volumes")):
         where = f"volumes[{i}]"
-        if check.mapping(volume, d["volumes"], i, where, ("name", "path", "size"), ("name", "path")):
+        if check.mapping(volume, d["volumes"], i, where, VOLUME_KEYS, ("name", "path")):
             found.append(VolumeDef(leaf(volume, "name", f"{where}.name"), leaf(volume, "path", f"{where}.path"),
-                                   leaf(volume, "size", f"{where}.size") if "size" in volume
-                                   else DEFAULT_VOLUME_SIZE))
+                                   _optional(volume, "size", where, leaf, DEFAULT_VOLUME_SIZE),
+                                   _optional(volume, "memory", where, leaf, False),
+                                   _optional(volume, "app_path", where, leaf, None)))
     return tuple(found)
+
+
+def _secrets(check: Checker, d: dict, leaf) -> tuple[SecretDef, ...]:
+    found = []
+    for i, secret in enumerate(check.items(d, "secrets")):
+        where = f"secrets[{i}]"
+        if not check.mapping(secret, d["secrets"], i, where, SECRET_KEYS, ("name", "secret", "path", "keys")):
+            continue
+        keys = secret["keys"]
+        if not isinstance(keys, list) or not keys:
+            check.bad(secret, "keys", f"{where}.keys", "must be a non-empty list of the Secret's keys to mount")
+            continue
+        found.append(SecretDef(leaf(secret, "name", f"{where}.name"), leaf(secret, "secret", f"{where}.secret"),
+                               leaf(secret, "path", f"{where}.path"),
+                               tuple(leaf(keys, k, f"{where}.keys[{k}]") for k in range(len(keys))),
+                               _optional(secret, "mode", where, leaf, DEFAULT_SECRET_MODE)))
+    return tuple(found)
+
+
+def _token(check: Checker, d: dict, leaf) -> TokenDef | None:
+    token, where = d.get("service_account_token"), "service_account_token"
+    if token is None or not check.mapping(token, d, where, where, TOKEN_KEYS, ("path", "audience")):
+        return None
+    return TokenDef(leaf(token, "path", f"{where}.path"), leaf(token, "audience", f"{where}.audience"),
+                    _optional(token, "expiration", where, leaf, TOKEN_EXPIRATION))
+
+
+def _before_app(check: Checker, d: dict, leaf) -> BeforeAppDef | None:
+    step, where = d.get("before_app"), "before_app"
+    if step is None or not check.mapping(step, d, where, where, BEFORE_APP_KEYS, ("args",)):
+        return None
+    args = step["args"]
+    if not isinstance(args, list) or not args:
+        check.bad(step, "args", f"{where}.args", "must be a non-empty list: the one-shot form of the first step")
+        return None
+    return BeforeAppDef(tuple(leaf(args, k, f"{where}.args[{k}]") for k in range(len(args))))
 
 
 def _mounts(check: Checker, d: dict, leaf) -> tuple[MountDef, ...]:
@@ -362,12 +456,22 @@ def _probes(check: Checker, d: dict, port_params: set[str], leaf) -> tuple[tuple
     found = []
     for kind, probe in probes.items():
         where = f"probes.{kind}"
-        if probe is None or not check.mapping(probe, probes, kind, where, PROBE_KEYS, ("port",)):
+        if probe is None or not check.mapping(probe, probes, kind, where, PROBE_KEYS):
             continue
-        timing = {key: leaf(probe, key, f"{where}.{key}") for key in PROBE_KEYS[2:] if key in probe}
-        found.append((kind, ProbeDef(port=_number(check, probe, "port", f"{where}.port", port_params),
-                                     path=leaf(probe, "path", f"{where}.path") if "path" in probe else None,
-                                     **timing)))
+        # A probe asks a port (HTTP when it has a path, else TCP) or runs a command in the image.
+        if ("port" in probe) == ("command" in probe):
+            check.bad(probes, kind, f"{where}.port", "is required (or command: an exec probe), not both")
+            continue
+        if "command" in probe and (not isinstance(probe["command"], list) or not probe["command"]
+                                   or "path" in probe):
+            check.bad(probe, "command", f"{where}.command", "must be a non-empty list (exec form), without path")
+            continue
+        timing = {key: leaf(probe, key, f"{where}.{key}") for key in _PROBE_TIMING if key in probe}
+        command = probe.get("command") or []
+        found.append((kind, ProbeDef(
+            port=_number(check, probe, "port", f"{where}.port", port_params) if "port" in probe else None,
+            path=leaf(probe, "path", f"{where}.path") if "path" in probe else None,
+            command=tuple(leaf(command, k, f"{where}.command[{k}]") for k in range(len(command))), **timing)))
     return tuple(found)
 
 
@@ -426,8 +530,17 @@ def value_problems(d: Definition, at_load: bool = False) -> Iterator[tuple[str, 
         for name, value in getattr(d, key):
             if not isinstance(name, str) or not rules.is_env_name(name):
                 yield f"{key}.{name}", f"{key}.{name}: is not an environment variable name"
+            elif key == "env" and isinstance(value, dict):
+                # A Secret or ConfigMap key ({secret: "{{ credentials }}/client-secret"}): the
+                # same reference the app's answers take, checked once its name is filled in.
+                if not (at_load and any(_expr(v) for v in value.values())):
+                    try:
+                        rules.env_value(f"{key}.{name}", name, value)
+                    except rules.RuleError as exc:
+                        yield f"{key}.{name}", exc.message
             elif isinstance(value, (dict, list)):
-                yield f"{key}.{name}", f"{key}.{name}: must be a plain value"
+                yield f"{key}.{name}", f"{key}.{name}: must be a plain value" + (
+                    " or {secret: NAME/KEY}" if key == "env" else "")
             elif rules.looks_like_secret(name) and value not in (None, ""):
                 yield f"{key}.{name}", (f"{key}.{name}: looks like a secret: keep secrets out of "
                                         "templates (use a Secret or a file the team mounts)")
@@ -443,6 +556,44 @@ def value_problems(d: Definition, at_load: bool = False) -> Iterator[tuple[str, 
         yield from rule(rules.directory, f"volumes[{i}].path", volume.path)
         yield from bad(f"volumes[{i}].size", volume.size, _memory(volume.size))
         paths.append((f"volumes[{i}].path", volume.path))
+    for i, volume in enumerate(d.volumes):
+        yield from bad(f"volumes[{i}].memory", volume.memory, kind(volume.memory, (bool,), "true or false"))
+        if volume.app_path is not None:
+            yield from rule(rules.directory, f"volumes[{i}].app_path", volume.app_path)
+    names = [v.name for v in d.volumes]
+    for i, secret in enumerate(d.secrets):
+        field = f"secrets[{i}]"
+        yield from rule(rules.dns_label, f"{field}.name", secret.name)
+        if secret.name in names:
+            yield f"{field}.name", f"{field}.name: {secret.name!r} names a volume already; volume names are one list"
+        names.append(secret.name)
+        yield from rule(rules.dns_label, f"{field}.secret", secret.secret)
+        yield from rule(rules.directory, f"{field}.path", secret.path)
+        for k, key in enumerate(secret.keys):
+            yield from bad(f"{field}.keys[{k}]", key, None if isinstance(key, str) and rules.is_secret_key(key)
+                           else f"{key!r} is not a Secret key ([-._a-zA-Z0-9], up to 253)")
+        mode = kind(secret.mode, (int,), "a file mode such as 0440")
+        if mode is None and not 0 <= secret.mode <= 0o777:
+            mode = f"{secret.mode!r} is not a file mode (0 to 0777)"
+        elif mode is None and secret.mode & 0o007:
+            mode = f"{oct(secret.mode)} lets every user read the secret; keep it to owner and group (e.g. 0440)"
+        yield from bad(f"{field}.mode", secret.mode, mode)
+        paths.append((f"{field}.path", secret.path))
+    token = d.service_account_token
+    if token is not None:
+        yield from rule(rules.directory, "service_account_token.path", token.path)
+        yield from bad("service_account_token.audience", token.audience,
+                       None if isinstance(token.audience, str) and token.audience.strip()
+                       and rules.is_printable(token.audience) else "must be a non-empty string (whom the token is for)")
+        expiry = kind(token.expiration, (int,), "a number of seconds")
+        if expiry is None and not MIN_TOKEN_EXPIRATION <= token.expiration <= MAX_TOKEN_EXPIRATION:
+            expiry = (f"must be from {MIN_TOKEN_EXPIRATION} (the API server's minimum) to "
+                      f"{MAX_TOKEN_EXPIRATION} seconds")
+        yield from bad("service_account_token.expiration", token.expiration, expiry)
+        paths.append(("service_account_token.path", token.path))
+    if d.before_app is not None:
+        for i, item in enumerate(d.before_app.args):
+            yield from bad(f"before_app.args[{i}]", item, kind(item, (str, int, float), "a string"))
     for i, mount in enumerate(d.mounts):
         yield from bad(f"mounts[{i}].volume", mount.volume, kind(mount.volume, (str,), "a volume name"))
         yield from rule(rules.directory, f"mounts[{i}].path", mount.path)
@@ -461,11 +612,13 @@ def value_problems(d: Definition, at_load: bool = False) -> Iterator[tuple[str, 
             seen.add(path)
     for kind_name, probe in d.probes:
         where = f"probes.{kind_name}"
-        if not isinstance(probe.port, Ref):
+        if probe.port is not None and not isinstance(probe.port, Ref):
             yield from rule(rules.port, f"{where}.port", probe.port)
         if probe.path is not None:
             yield from rule(rules.http_target, f"{where}.path", probe.path)
-        for key in PROBE_KEYS[2:]:
+        for i, item in enumerate(probe.command):
+            yield from bad(f"{where}.command[{i}]", item, kind(item, (str, int, float), "a string"))
+        for key in _PROBE_TIMING:
             value = getattr(probe, key)
             problem = kind(value, (int,), "a whole number")
             if problem is None and value < (0 if key == "initial_delay" else 1):

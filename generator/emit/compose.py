@@ -7,9 +7,9 @@ from typing import Any
 
 from generator import rules
 from generator.output.fileset import FileSet
-from generator.output.naming import CONFIG_DIR, compose_override
+from generator.output.naming import CONFIG_DIR, SECRETS_DIR, compose_override
 from generator.model import budget
-from generator.model.pod import Container, Mount, Pod, Probe
+from generator.model.pod import Container, Mount, Pod, Probe, Volume, one_shot_name
 from generator.yamlio import dump
 
 _UNITS = {"Ki": "k", "Mi": "m", "Gi": "g"}  # Docker's k/m/g are binary units
@@ -31,14 +31,29 @@ def emit_compose(pod: Pod, environments: tuple[tuple[str, Pod], ...] = ()) -> Fi
     services = {holder.name: _holder_service(pod, config_of), pod.app.name: _app_service(pod, config_of)}
     for sidecar in pod.sidecars:
         services[sidecar.name] = _sidecar_service(pod, sidecar, config_of)
-    document = {"name": pod.name, "services": services,
-                "volumes": {v.name: _scratch_volume(pod, v.size) for v in pod.volumes if v.config_of is None}}
+        if sidecar.before_app_args and not sidecar.compose_healthcheck:
+            services[one_shot_name(sidecar.name)] = _one_shot_service(pod, sidecar, config_of)
+    document: dict[str, Any] = {"name": pod.name, "services": services,
+                                "volumes": {v.name: _scratch_volume(pod, v.size) for v in pod.volumes if v.scratch}}
+    secrets = {name: {"file": source} for v in pod.volumes for name, source, _ in secret_files(v)}
+    if secrets:
+        document["secrets"] = secrets
     files = {"compose.yaml": dump(literal_dollars(document)).encode()}
     for name, env_pod in environments:
         files.update(_override(pod, env_pod, name))
     if any(env_file_of(c) for p in (pod, *(env_pod for _, env_pod in environments)) for c in p.containers):
         files[f"{ENV_DIR}/.gitignore"] = ENV_GITIGNORE.encode()
+    if secrets:
+        files[f"{SECRETS_DIR}/.gitignore"] = SECRETS_GITIGNORE.encode()
     return files
+
+
+SECRETS_GITIGNORE = """\
+# The files compose.yaml mounts as secrets (see README.md): written by you, never by
+# sidecar-new, and kept out of version control.
+*
+!.gitignore
+"""
 
 
 ENV_GITIGNORE = """\
@@ -84,6 +99,19 @@ def _override(base: Pod, pod: Pod, environment: str) -> FileSet:
         return {}
     document = {"services": {pod.app.name: changed}}
     return {compose_override(environment): dump(literal_dollars(document)).encode()}
+def secret_files(volume: Volume) -> list[tuple[str, str, str]]:
+    """(Compose secret name, the file the user supplies, its name in the mounted folder) for a
+    Secret or token volume. Compose has no Secret store outside Swarm: a file-based secret is a
+    bind mount of a file the user puts beside compose.yaml (secrets/<Secret>/<key>), so no value
+    is ever written into the output; it must be readable by the container's user."""
+    if volume.secret is not None:
+        return [(f"{volume.name}-{key}", f"./{SECRETS_DIR}/{volume.secret.name}/{key}", key)
+                for key in volume.secret.keys]
+    if volume.token is not None:
+        # No kubelet to project a token: the file holds one the user issued for this audience
+        # (e.g. `kubectl create token SA --audience AUD`) or the auth method's own credential.
+        return [(volume.name, f"./{SECRETS_DIR}/{volume.name}/{volume.token.file}", volume.token.file)]
+    return []
 
 
 def literal_dollars(value: Any) -> Any:
@@ -117,6 +145,7 @@ def _joined(pod: Pod, service: dict[str, Any]) -> dict[str, Any]:
 
 def _app_service(pod: Pod, config_of: dict[str, str]) -> dict[str, Any]:
     service = _joined(pod, _hardened(pod, pod.app, config_of))
+    service["depends_on"].update(_app_waits_for(pod))
     if pod.app.compose_healthcheck:
         service["healthcheck"] = _healthcheck(pod.app.compose_healthcheck, pod.app.readiness,
                                               pod.app.startup)
@@ -127,11 +156,33 @@ def _sidecar_service(pod: Pod, sidecar: Container, config_of: dict[str, str]) ->
     service = _joined(pod, _hardened(pod, sidecar, config_of))
     condition = "service_healthy" if pod.app.compose_healthcheck else "service_started"
     # Started once the app is up. No `restart: true`: the namespace is the holder's, so a
-    # restarted app comes back into it and the sidecars need not follow.
-    service["depends_on"][pod.app.name] = {"condition": condition}
+    # restarted app comes back into it and the sidecars need not follow. A sidecar whose first
+    # step the app waits for starts before it instead (_app_waits_for).
+    if not sidecar.before_app_args:
+        service["depends_on"][pod.app.name] = {"condition": condition}
     if sidecar.compose_healthcheck:
         service["healthcheck"] = _healthcheck(sidecar.compose_healthcheck, sidecar.readiness,
                                               sidecar.startup)
+    return service
+
+
+def _app_waits_for(pod: Pod) -> dict[str, dict[str, str]]:
+    """The sidecars whose first step the app waits for (before_app): healthy, when the image can
+    run a healthcheck that says the step is done; else their one-shot service, completed."""
+    waits = {}
+    for sidecar in pod.sidecars:
+        if sidecar.before_app_args and sidecar.compose_healthcheck:
+            waits[sidecar.name] = {"condition": "service_healthy"}
+        elif sidecar.before_app_args:
+            waits[one_shot_name(sidecar.name)] = {"condition": "service_completed_successfully"}
+    return waits
+
+
+def _one_shot_service(pod: Pod, sidecar: Container, config_of: dict[str, str]) -> dict[str, Any]:
+    """The first step alone (the sidecar's before_app args), run to completion before the app."""
+    service = _joined(pod, _hardened(pod, sidecar, config_of))
+    service["command"] = list(sidecar.before_app_args)
+    service["restart"] = "no"  # a one-shot step: done once, not kept running
     return service
 
 
@@ -156,8 +207,14 @@ def _hardened(pod: Pod, container: Container, config_of: dict[str, str]) -> dict
         # What Kubernetes gives after SIGTERM (Compose runs no preStop hook).
         "stop_grace_period": f"{pod.termination_grace - pod.app.pre_stop_sleep}s",
     })
-    if container.mounts:
-        service["volumes"] = [_mount(m, config_of) for m in container.mounts]
+    files = {v.name: secret_files(v) for v in pod.volumes if v.secret is not None or v.token is not None}
+    volumes = [_mount(m, config_of) for m in container.mounts if m.volume not in files]
+    if volumes:
+        service["volumes"] = volumes
+    secrets = [{"source": name, "target": f"{m.path.rstrip('/')}/{file}"}
+               for m in container.mounts for name, _, file in files.get(m.volume, [])]
+    if secrets:
+        service["secrets"] = secrets
     limits, requests = dict(container.limits), dict(container.requests)
     # Its tmpfs volumes are charged to its memory cgroup: the limit holds them on top.
     memory = budget.memory_limit_with_tmpfs(limits["memory"], tmpfs_charges(pod).get(container.name, {}).values())
@@ -184,7 +241,9 @@ def _mount(mount: Mount, config_of: dict[str, str]) -> dict[str, Any]:
 
 def tmpfs_charges(pod: Pod) -> dict[str, dict[str, int]]:
     """container -> the tmpfs volumes charged to its memory (the first that writes each)."""
-    sizes = {v.name: budget.size_bytes(v.size) for v in pod.volumes if v.config_of is None}
+    # In-memory volumes are in the writer's memory limit already (model/pod.py charges them for
+    # both targets), so only the disk-backed ones, tmpfs here, are added.
+    sizes = {v.name: budget.size_bytes(v.size) for v in pod.volumes if v.scratch and not v.in_memory}
     return budget.first_writers(sizes, [(c.name, m.volume, m.read_only) for c in pod.containers for m in c.mounts])
 
 

@@ -17,7 +17,8 @@ from generator.emit.helm_files import chart_yaml, helmignore, helpers, notes
 from generator.emit.helm_values import (SIDECAR_KEYS, camel, enabled, root, value, values_schema,
                                         values_yaml)
 from generator.emit.helm_yaml import Block, Go, If, Items, document, go_string
-from generator.emit.kubernetes_containers import container_spec
+from generator.emit.kubernetes import pod_volume
+from generator.emit.kubernetes_containers import container_spec, env_entry
 from generator.emit.targets import KubernetesTarget
 from generator.errors import RenderError
 from generator.model.chart import Chart, ChartSidecar
@@ -268,6 +269,8 @@ class _Writer:
         return next((s for s in self.chart.sidecars if volume in s.volumes), None)
 
     def volume(self, volume: Any) -> dict[str, Any]:
+        if volume.secret is not None or volume.token is not None or volume.in_memory:
+            return pod_volume(self.pod, volume, {})  # as rendered: their parameters are fixed (model/chart.py)
         if volume.config_of is None:
             return {"name": volume.name, "emptyDir": {"sizeLimit": volume.size}}
         sidecar = next(s for s in self.chart.sidecars if s.name == volume.config_of)
@@ -318,7 +321,8 @@ class _Writer:
         if sidecar.container.env:  # before ports, as container_spec places it
             entries = list(spec.items())
             at = next(i for i, (k, _) in enumerate(entries) if k in ("envFrom", "ports"))
-            entries.insert(at, ("env", [{"name": var.name, "value": self.env_value(var.value)}
+            # A Secret key reference is written as the base writes it (its name is fixed).
+            entries.insert(at, ("env", [env_entry(var) if var.source else {"name": var.name, "value": self.env_value(var.value)}
                                         for var in sidecar.container.env]))
             spec = dict(entries)
         spec["image"] = Go(f'include "{self.name}.image" {root(sidecar.name)}.image | toJson')

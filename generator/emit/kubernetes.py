@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator.emit.kubernetes_containers import container_spec
+from generator.emit.kubernetes_containers import container_spec, one_shot_spec
 from generator.emit.kubernetes_exposure import autoscaler, ingress_objects, network_policy_rules
 from generator.emit.targets import KubernetesTarget
 from generator.output.fileset import FileSet
@@ -89,9 +89,21 @@ def config_checksum(pod: Pod) -> str:
     return checksum_of((f.sidecar, f.path, f.text) for f in pod.config_files)
 
 
-def _volume(pod: Pod, volume, files_by_sidecar: dict[str, list]) -> dict[str, Any]:
+def pod_volume(pod: Pod, volume, files_by_sidecar: dict[str, list]) -> dict[str, Any]:
+    if volume.secret is not None:
+        return {"name": volume.name, "secret": {
+            "secretName": volume.secret.name, "defaultMode": volume.secret.mode,
+            # Only the keys the sidecar reads; a missing key fails the pod's start with its name.
+            "items": [{"key": key, "path": key} for key in volume.secret.keys]}}
+    if volume.token is not None:
+        # A token for one audience, rotated by kubelet, in one container: the pod-wide automount
+        # stays off, so no other container holds an API credential.
+        return {"name": volume.name, "projected": {"defaultMode": 0o440, "sources": [{"serviceAccountToken": {
+            "audience": volume.token.audience, "expirationSeconds": volume.token.expiration,
+            "path": volume.token.file}}]}}
     if volume.config_of is None:
-        return {"name": volume.name, "emptyDir": {"sizeLimit": volume.size}}
+        empty_dir = {"medium": "Memory", "sizeLimit": volume.size} if volume.in_memory else {"sizeLimit": volume.size}
+        return {"name": volume.name, "emptyDir": empty_dir}
     items = [{"key": config_key(f.path), "path": f.path} for f in files_by_sidecar.get(volume.config_of, [])]
     source: dict[str, Any] = {"name": config_map_name(pod.name, volume.config_of)}
     if any("/" in item["path"] for item in items):
@@ -111,6 +123,9 @@ def _annotations(pod: Pod) -> dict[str, str]:
 def _deployment(pod: Pod, target: KubernetesTarget) -> dict[str, Any]:
     native = target.native_sidecars
     sidecars = [container_spec(c, target, native_sidecar=native) for c in pod.sidecars]
+    # Below 1.29 a sidecar's first step (before_app) runs as a plain init container that must
+    # finish before the app starts; 1.29+ waits on the native sidecar's startup probe instead.
+    first_steps = [] if native else [one_shot_spec(c, target) for c in pod.sidecars if c.before_app_args]
     template_spec: dict[str, Any] = {
         "serviceAccountName": pod.name,
         "automountServiceAccountToken": False,
@@ -123,11 +138,13 @@ def _deployment(pod: Pod, target: KubernetesTarget) -> dict[str, Any]:
         template_spec["imagePullSecrets"] = [{"name": name} for name in pod.image_pull_secrets]
     if native and sidecars:
         template_spec["initContainers"] = sidecars
+    elif first_steps:
+        template_spec["initContainers"] = first_steps
     template_spec["containers"] = [container_spec(pod.app, target, native_sidecar=False)]
     if not native:
         template_spec["containers"] += sidecars
     files_by_sidecar = _files_by_sidecar(pod)
-    template_spec["volumes"] = [_volume(pod, v, files_by_sidecar) for v in pod.volumes]
+    template_spec["volumes"] = [pod_volume(pod, v, files_by_sidecar) for v in pod.volumes]
     return {
         "apiVersion": "apps/v1", "kind": "Deployment", "metadata": _metadata(pod),
         "spec": {

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from generator.emit.targets import KubernetesTarget
-from generator.model.pod import Container, EnvSource, EnvVar, Probe
+from generator.model.pod import Container, EnvSource, EnvVar, Probe, one_shot_name
 
 # Answers spell the source kinds in snake case; the API's fields for each.
 _KEY_REF = {"secret": "secretKeyRef", "config_map": "configMapKeyRef"}
@@ -40,8 +41,9 @@ def container_spec(container: Container, target: KubernetesTarget, native_sideca
         spec["env"] = [env_entry(var) for var in container.env]
     if container.env_from:
         spec["envFrom"] = [env_from_entry(source) for source in container.env_from]
-    spec["ports"] = [{"name": p.name, "containerPort": p.number, "protocol": p.protocol}
-                     for p in container.ports]
+    if container.ports:  # a sidecar nothing connects to has none (Vault Agent)
+        spec["ports"] = [{"name": p.name, "containerPort": p.number, "protocol": p.protocol}
+                         for p in container.ports]
     spec["resources"] = {"requests": dict(container.requests), "limits": dict(container.limits)}
     for key, probe in (("startupProbe", container.startup), ("readinessProbe", container.readiness),
                        ("livenessProbe", container.liveness)):
@@ -73,10 +75,24 @@ def env_from_entry(source: EnvSource) -> dict[str, Any]:
     return {_REF[source.kind]: {"name": source.name}}
 
 
+def one_shot_spec(container: Container, target: KubernetesTarget) -> dict[str, Any]:
+    """A sidecar's first step as a plain init container (below 1.29): its before_app args, its
+    mounts and limits, no probes (the API refuses them on a plain init container)."""
+    spec = container_spec(replace(container, name=one_shot_name(container.name), args=container.before_app_args,
+                                  startup=None, readiness=None, liveness=None, pre_stop_sleep=0),
+                          target, native_sidecar=False)
+    return spec
+
+
 def _probe(probe: Probe) -> dict[str, Any]:
     # Numeric ports: named ports on native sidecars were ignored before 1.32 (kubernetes#127958).
-    action: dict[str, Any] = ({"httpGet": {"path": probe.path, "port": probe.port}} if probe.path
-                              else {"tcpSocket": {"port": probe.port}})
+    action: dict[str, Any]
+    if probe.command:
+        action = {"exec": {"command": list(probe.command)}}
+    elif probe.path:
+        action = {"httpGet": {"path": probe.path, "port": probe.port}}
+    else:
+        action = {"tcpSocket": {"port": probe.port}}
     action.update(initialDelaySeconds=probe.initial_delay, periodSeconds=probe.period,
                   timeoutSeconds=probe.timeout, failureThreshold=probe.failures)
     return action

@@ -6,7 +6,7 @@ from generator.output.fileset import FileSet
 from generator.emit.picture import draw_pod
 from generator.emit.targets import KubernetesTarget
 from generator.emit.compose import ENV_DIR, env_file_of
-from generator.model.pod import Container, Pod
+from generator.model.pod import Pod
 
 
 def emit_readme(pod: Pod, targets: tuple[str, ...], catalog_label: str,
@@ -47,6 +47,9 @@ def emit_readme(pod: Pod, targets: tuple[str, ...], catalog_label: str,
     environment = _environment(pod, targets, kubernetes is not None)
     if environment:
         parts.append(environment)
+    secrets = _secrets_section(pod, targets)
+    if secrets:
+        parts.append(secrets)
     if pod.config_files:
         parts.append("## Sidecar config files\n\n" + "".join(
             f"- `config/{f.sidecar}/{f.path}`\n" for f in pod.config_files))
@@ -105,7 +108,7 @@ def _exposure(pod: Pod) -> str:
 
 def _environments(base: Pod, environments: tuple[tuple[str, Pod], ...], targets: tuple[str, ...],
                   kubernetes: bool) -> str:
-    from generator.output.naming import compose_override, overlay_dir
+    from generator.output.naming import overlay_dir
 
     text = ["## Environments\n\n"]
     if kubernetes:
@@ -126,3 +129,28 @@ def _environments(base: Pod, environments: tuple[tuple[str, Pod], ...], targets:
         text.append(f"- `{name}`: replicas {scaling}, app cpu {requests['cpu']}/{limits['cpu']}, memory "
                     f"{requests['memory']}/{limits['memory']}, {len(pod.app.env)} variables{host}{refs}\n")
     return "".join(text)
+def _secrets_section(pod: Pod, targets: tuple[str, ...]) -> str:
+    """What the sidecars read that the tool never writes: Secrets, and their files in Compose."""
+    from generator.emit.compose import secret_files
+
+    lines = []
+    for volume in pod.volumes:
+        user = next((c.run_as for c in pod.sidecars for m in c.mounts if m.volume == volume.name), None)
+        if volume.secret is not None:
+            keys = ", ".join(f"`{k}`" for k in volume.secret.keys)
+            lines.append(f"- Kubernetes Secret `{volume.secret.name}` with {keys} (for `{volume.name}`)")
+        elif volume.token is not None:
+            lines.append(f"- `{volume.name}`: a service-account token for audience `{volume.token.audience}`, "
+                         f"projected by kubelet and renewed (it expires after {volume.token.expiration} s)")
+        else:
+            continue
+        if "compose" in targets:
+            files = ", ".join(f"`{source.removeprefix('./')}`" for _, source, _ in secret_files(volume))
+            lines.append(f"  - Compose: {files}, readable by uid {user} or gid {pod.app.group}"
+                         + (" (a token you issued for that audience, e.g. `kubectl create token`)"
+                            if volume.token is not None else ""))
+    if not lines:
+        return ""
+    return ("## Secrets the sidecars read\n\nsidecar-new never writes their values: create them "
+            "before you deploy (Compose bind-mounts each file as it is, so its owner and mode "
+            "are what the container sees; keep them out of version control):\n\n" + "\n".join(lines) + "\n")

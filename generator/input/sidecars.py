@@ -102,6 +102,29 @@ def conflict(names: Iterable[str], catalog: Catalog) -> str | None:
     return None
 
 
+def fronting_order(names: Iterable[str], catalog: Catalog) -> list[str]:
+    """The chosen sidecars that front the app (fronts_app), outermost first. One at most,
+    unless the catalog declares that one sits in front of another (`in_front_of` on the outer's
+    entry, e.g. TLS -> auth proxy -> app): then they chain in that order. Raises SpecError
+    naming the ones that cannot go together."""
+    fronting = [n for n in names if catalog.get(n).definition.fronts_app is True]
+    if len(fronting) <= 1:
+        return fronting
+    inner_of = {n: [m for m in catalog.get(n).in_front_of if m in fronting] for n in fronting}
+    outermost = [n for n in fronting if not any(n in inner_of[m] for m in fronting)]
+    order = outermost[:1]
+    while len(outermost) == 1 and len(order) < len(fronting):
+        after = [m for m in inner_of[order[-1]] if m not in order]
+        if len(after) != 1:
+            break
+        order.append(after[0])
+    if len(order) == len(fronting):
+        return order
+    named = " and ".join(repr(n) for n in fronting)
+    raise SpecError(f"sidecars: {named} all front the app; only one may, unless the catalog declares "
+                    "that one sits in front of the other (in_front_of); pick one")
+
+
 def missing_needs(names: Iterable[str], catalog: Catalog, has: Callable[[str], bool]) -> list[tuple[str, str]]:
     """(sidecar, app field) for each optional app value a chosen sidecar needs and the app
     lacks (`has(field)` says whether it is there); each field once."""

@@ -75,8 +75,10 @@ class Spec:
 
 
 def template_context(app: App, params: Mapping[str, Any]) -> dict[str, Any]:
-    """What a template's {{ expressions }} can see: its parameters and `app`."""
-    return {**params, "app": app.as_context()}
+    """What a template's {{ expressions }} can see: its parameters, `app`, and upstream_port:
+    where a proxy that fronts the app forwards (the app's port, or the next proxy's when the
+    catalog chains two; model/pod.py sets that)."""
+    return {**params, "app": app.as_context(), "upstream_port": app.port}
 
 
 def parse_spec(answers: Any, catalog: Catalog, allow_unpinned: bool = False) -> Spec:
@@ -174,6 +176,7 @@ def _parse_sidecars(raw: Any, catalog: Catalog, app: App) -> tuple[SidecarChoice
     problem = sidecars.conflict(names, catalog)
     if problem:
         raise SpecError(problem)
+    sidecars.fronting_order(names, catalog)
     _check_ports(choices, catalog, app)
     _check_app_env(app, choices, catalog)
     return tuple(choices)

@@ -17,7 +17,8 @@ from typing import Any, Iterator
 
 from generator.catalog.loader import Catalog, Template
 from generator.catalog.schema import Ref
-from generator.errors import CatalogError
+from generator.errors import CatalogError, SpecError
+from generator.input.sidecars import fronting_order
 from generator.input.spec import App, Spec
 from generator.model.pod import Container, EnvVar, Pod, build_pod, sidecar_context, sidecar_container
 from generator.model.pod import Mount, config_volume, volume_name
@@ -65,6 +66,7 @@ class Chart:
 def build_chart(spec: Spec, catalog: Catalog, pod: Pod | None = None) -> Chart:
     """The chart of a request; `pod` is its Pod when the caller has built it already."""
     pod = pod or build_pod(spec, catalog)
+    _check_chartable(spec, catalog)
     choices = {c.name: c for c in spec.sidecars}
     counter = itertools.count()
     symbols: dict[int, Symbol] = {}
@@ -83,7 +85,11 @@ def _chart_sidecar(template: Template, values: dict[str, Any], app: App, pod: Po
     files = {f.path: f.text for f in pod.config_files if f.sidecar == template.name}
     expected = _Expected(concrete, files, _app_env(template, concrete_context, where), d.pre_stop_sleep,
                          concrete_context[CPU_WORKERS])
-    fixed: set[str] = set()
+    # Secret names, token audiences and in-memory volumes are written into the chart as
+    # rendered (the volume list is not symbolic): the parameters they read are fixed.
+    fixed: set[str] = {name for item in (*template.definition.secrets, template.definition.service_account_token,
+                                         *template.definition.volumes) if item is not None
+                       for text in _strings(item) for name in referenced(text)} & {p.name for p in template.params}
     for _ in range(len(template.params) + 2):
         made = {p.name: _symbol(counter, symbols, template.name, p.name, p.type, values[p.name])
                 for p in template.params if p.name not in fixed}
@@ -113,6 +119,23 @@ def _chart_sidecar(template: Template, values: dict[str, Any], app: App, pod: Po
         return ChartSidecar(name=template.name, container=container, params=params, volumes=tuple(own_volumes),
                             files=tuple(parts.items()), app_env=app_env, drain=drain, fronts_app=bool(d.fronts_app))
     raise CatalogError(f"{where}: cannot build the chart: its parameters do not settle")  # pragma: no cover
+
+
+def _check_chartable(spec: Spec, catalog: Catalog) -> None:
+    """What the chart does not carry yet, refused in one line rather than charted wrong: a
+    sidecar's first step (below 1.29 it needs an init container the chart's version switch
+    does not make), a volume the app mounts (it would stay mounted with the sidecar disabled),
+    and a chain of fronting proxies (whose upstream depends on which ones are enabled)."""
+    for choice in spec.sidecars:
+        d = catalog.get(choice.name).definition
+        if d.before_app is not None or any(v.app_path is not None for v in d.volumes):
+            feature = "a first step the app waits for (before_app)" if d.before_app else "a volume the app mounts"
+            raise SpecError(f"target helm: sidecar {choice.name!r} has {feature}, which the chart does not "
+                               "carry yet; render it with --target kubernetes or compose")
+    fronting = fronting_order([c.name for c in spec.sidecars], catalog)
+    if len(fronting) > 1:
+        raise SpecError(f"target helm: {' -> '.join(fronting)} is a chain of proxies, which the chart does not "
+                           "carry yet; render it with --target kubernetes or compose")
 
 
 @dataclass(frozen=True, slots=True)

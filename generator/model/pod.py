@@ -18,6 +18,7 @@ from generator.catalog.schema import (DEFAULT_VOLUME_SIZE, PROBE_DELAY, PROBE_FA
 from generator.errors import CatalogError, SpecError
 from generator.model.render import expand, expand_definition, render_file
 from generator.input.exposure import Autoscaling, Ingress
+from generator.input.sidecars import fronting_order
 from generator.input.spec import App, SidecarChoice, Spec, template_context
 from generator.rules import EnvSource  # the emitters take it from here, with EnvVar
 
@@ -45,8 +46,9 @@ class Port:
 
 @dataclass(frozen=True, slots=True)
 class Probe:
-    port: int
+    port: int | None
     path: str | None = None  # None: a TCP check
+    command: tuple[str, ...] = ()  # an exec probe (port None): runs in the container's image
     period: int = PROBE_PERIOD
     timeout: int = PROBE_TIMEOUT
     failures: int = PROBE_FAILURES
@@ -65,6 +67,33 @@ class Volume:
     name: str
     size: str = DEFAULT_VOLUME_SIZE  # emptyDir sizeLimit / tmpfs size
     config_of: str | None = None  # a sidecar's config files instead of scratch space
+    in_memory: bool = False  # emptyDir medium Memory: charged to its writer's memory limit
+    secret: SecretSource | None = None  # a Secret's keys as files, not scratch space
+    token: TokenSource | None = None  # a projected service-account token, not scratch space
+
+    @property
+    def scratch(self) -> bool:
+        """Sized space a container writes (emptyDir / tmpfs), not files given to it."""
+        return self.config_of is None and self.secret is None and self.token is None
+
+
+@dataclass(frozen=True, slots=True)
+class SecretSource:
+    """Kubernetes: the Secret `name`'s keys as files; Compose: one secret file a key, which the
+    user supplies beside compose.yaml (secrets/<name>/<key>). Values never pass through here."""
+
+    name: str
+    keys: tuple[str, ...]
+    mode: int
+
+
+@dataclass(frozen=True, slots=True)
+class TokenSource:
+    """A service-account token kubelet projects and renews (Compose: a file the user supplies)."""
+
+    audience: str
+    expiration: int
+    file: str = "token"
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +139,9 @@ class Container:
     pre_stop_sleep: int = 0
     config_dir: str | None = None
     group: int = APP_USER  # the pod's shared group (the app's gid): shared volumes via fsGroup
+    # A first step the app waits for (before_app): its one-shot args, for an init container
+    # below Kubernetes 1.29 and a one-shot Compose service; empty for an ordinary sidecar.
+    before_app_args: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,21 +180,27 @@ class Pod:
 
 def build_pod(spec: Spec, catalog: Catalog) -> Pod:
     chosen = sorted(spec.sidecars, key=lambda c: _START_ORDER.get(catalog.get(c.name).capability, 2))
-    sidecars, volumes, files = [], [], []
+    fronting = fronting_order([c.name for c in chosen], catalog)
+    upstreams = _upstreams(fronting, {c.name: c for c in chosen}, catalog, spec.app)
+    sidecars, volumes, files, app_mounts = [], [], [], []
     for choice in chosen:
-        container, own_volumes, own_files = _build_sidecar(catalog.get(choice.name), choice, spec.app)
+        container, own_volumes, own_files, for_app = _build_sidecar(
+            catalog.get(choice.name), choice, spec.app, upstreams.get(choice.name, spec.app.port),
+            inner=choice.name in fronting[1:])
         sidecars.append(container)
         volumes += own_volumes
         files += own_files
-    fronted = any(catalog.get(c.name).definition.fronts_app for c in spec.sidecars)
+        app_mounts += for_app
     app_env = [*(EnvVar(k, v) for k, v in spec.app.env),
                *(var for c in chosen for var in _app_env(catalog.get(c.name), c, spec.app))]
     # The prometheus.io annotations name one port per pod: a metrics sidecar's wins over the
     # app's own path, and only the scraped port is opened (the app's port behind a proxy
     # would otherwise be open to everyone).
     sidecar_scraped = any(p.scrape_path for c in sidecars for p in c.ports)
-    app, app_volumes = _build_app(spec.app, fronted, app_env, scraped=not sidecar_scraped)
+    app, app_volumes = _build_app(spec.app, bool(fronting), app_env, scraped=not sidecar_scraped)
+    app = replace(app, mounts=(*app.mounts, *app_mounts))
     all_volumes = (*app_volumes, *volumes)
+    _check_container_names((app, *sidecars))
     _check_mounts((app, *sidecars), {v.name for v in all_volumes})
     _check_port_names((app, *sidecars))
     # Drain order: preStop hooks run in parallel, and a native sidecar is stopped only after
@@ -256,62 +294,114 @@ def _check_volume_names(volumes: tuple[Volume, ...]) -> None:
 
 
 def _charge_volumes(containers: tuple[Container, ...], volumes: tuple[Volume, ...]) -> tuple[Container, ...]:
-    """Each scratch volume's size added to the ephemeral-storage limit of the first container
-    that writes it (see model/budget.py), so the limits cover the emptyDirs by construction."""
-    sizes = {v.name: budget.size_bytes(v.size) for v in volumes if v.config_of is None}
-    charged = budget.first_writers(sizes, [(c.name, m.volume, m.read_only) for c in containers for m in c.mounts])
+    """Each scratch volume's size added to a limit of the first container that writes it (see
+    model/budget.py), so the limits cover the emptyDirs by construction: disk-backed ones to its
+    ephemeral-storage limit, in-memory ones (medium: Memory) to its memory limit, where the
+    kernel charges their pages."""
+    mounts = [(c.name, m.volume, m.read_only) for c in containers for m in c.mounts]
+    on_disk = budget.first_writers({v.name: budget.size_bytes(v.size) for v in volumes
+                                    if v.scratch and not v.in_memory}, mounts)
+    in_memory = budget.first_writers({v.name: budget.size_bytes(v.size) for v in volumes
+                                      if v.scratch and v.in_memory}, mounts)
     result = []
     for container in containers:
         limits = dict(container.limits)
-        if "ephemeral-storage" in limits and container.name in charged:
+        if "ephemeral-storage" in limits and container.name in on_disk:
             limits["ephemeral-storage"] = budget.ephemeral_limit(limits["ephemeral-storage"],
-                                                                 charged[container.name].values())
-            container = replace(container, limits=tuple(limits.items()))
-        result.append(container)
+                                                                 on_disk[container.name].values())
+        if container.name in in_memory:
+            limits["memory"] = budget.quantity(budget.memory_limit_with_tmpfs(
+                limits["memory"], in_memory[container.name].values()))
+        result.append(replace(container, limits=tuple(limits.items())))
     return tuple(result)
 
 
-def _build_sidecar(template: Template, choice: SidecarChoice, app: App
-                   ) -> tuple[Container, list[Volume], list[ConfigFile]]:
-    context = sidecar_context(template, app, choice.values)
+def _upstreams(fronting: list[str], choices: dict[str, SidecarChoice], catalog: Catalog, app: App
+               ) -> dict[str, int]:
+    """Where each fronting proxy forwards: the next one's way in along the declared chain, the
+    app's port for the innermost (and for a lone proxy)."""
+    upstreams = {}
+    for outer, inner in zip(fronting, fronting[1:]):
+        template = catalog.get(inner)
+        context = template_context(app, choices[inner].values)
+        public = [p for p in template.definition.ports if expand(p.public, context, inner) is True]
+        if len(public) != 1:
+            raise CatalogError(f"template {inner!r}: sits behind {outer!r} (in_front_of), so it needs exactly "
+                               f"one public port to take {outer!r}'s traffic; it has {len(public)}")
+        upstreams[outer] = public[0].resolve(context)
+    return upstreams
+
+
+def _build_sidecar(template: Template, choice: SidecarChoice, app: App, upstream_port: int, inner: bool
+                   ) -> tuple[Container, list[Volume], list[ConfigFile], list[Mount]]:
+    """The sidecar's container, its volumes and config files, and what the app mounts of it."""
+    context = sidecar_context(template, app, choice.values, upstream_port)
     where = str(template.definition_file)
     # The schema's value rules once more, now that every {{ }} is filled in.
     d = check_expanded(expand_definition(template.definition, context, where), where)
-    volumes = [Volume(volume_name(template.name, v.name), str(v.size)) for v in d.volumes]
+    volumes = [Volume(volume_name(template.name, v.name), str(v.size), in_memory=v.memory) for v in d.volumes]
     mounts = [Mount(volume_name(template.name, v.name), v.path) for v in d.volumes]
+    # What the sidecar writes for the app (rendered secrets, a checkout): read-only in the app.
+    app_mounts = [Mount(volume_name(template.name, v.name), v.app_path, read_only=True)
+                  for v in d.volumes if v.app_path is not None]
     mounts += [Mount(m.volume, m.path, m.read_only) for m in d.mounts]
+    volumes += _secret_volumes(template.name, d)
+    mounts += [Mount(volume_name(template.name, s.name), s.path, read_only=True) for s in d.secrets]
+    if d.service_account_token is not None:
+        mounts.append(Mount(token_volume(template.name), d.service_account_token.path, read_only=True))
     files = [ConfigFile(template.name, name.removesuffix(".j2"),
                         render_file(name, text, context, f"{template.folder}/files/{name}"))
              for name, text in template.files]
     if files:  # the schema requires config_dir when files/ has files
         volumes.append(Volume(config_volume(template.name), config_of=template.name))
         mounts.append(Mount(config_volume(template.name), d.config_dir, read_only=True))
-    return sidecar_container(template, d, tuple(mounts)), volumes, files
+    return sidecar_container(template, d, tuple(mounts), inner), volumes, files, app_mounts
 
 
-def sidecar_container(template: Template, d: Definition, mounts: tuple[Mount, ...]) -> Container:
+def sidecar_container(template: Template, d: Definition, mounts: tuple[Mount, ...], inner: bool = False
+                      ) -> Container:
     """The container of an expanded definition (the Helm chart builds one whose parameter
-    fields still stand for chart values, model/chart.py)."""
+    fields still stand for chart values, model/chart.py); `inner`: behind another fronting
+    proxy in a declared chain, so its ports are not the way in."""
     return Container(
         name=template.name, image=template.image, capability=template.capability, run_as=d.run_as,
-        ports=tuple(Port(p.name, p.number, p.protocol, p.public, p.scrape_path) for p in d.ports),
+        # Behind another proxy (a chain) its way in is the outer proxy's upstream, on localhost.
+        ports=tuple(Port(p.name, p.number, p.protocol, p.public and not inner, p.scrape_path) for p in d.ports),
         mounts=mounts,
         startup=_probe(d.probe("startup")), readiness=_probe(d.probe("readiness")),
         liveness=_probe(d.probe("liveness")),
         requests=tuple((k, str(v)) for k, v in d.requests), limits=tuple((k, str(v)) for k, v in d.limits),
         command=tuple(map(str, d.command)), args=tuple(map(str, d.args)),
-        env=tuple(EnvVar(k, str(v)) for k, v in d.env), compose_healthcheck=tuple(map(str, d.compose_healthcheck)),
+        env=tuple(EnvVar(k, rules.env_value(f"{template.definition_file}: env.{k}", k, v) if isinstance(v, dict) else str(v))
+                  for k, v in d.env), compose_healthcheck=tuple(map(str, d.compose_healthcheck)),
         pre_stop_sleep=d.pre_stop_sleep, config_dir=d.config_dir,
+        before_app_args=tuple(map(str, d.before_app.args)) if d.before_app else (),
     )
 
 
-def sidecar_context(template: Template, app: App, params: Any) -> dict[str, Any]:
+def _secret_volumes(sidecar: str, d: Definition) -> list[Volume]:
+    volumes = [Volume(volume_name(sidecar, s.name), secret=SecretSource(s.secret, tuple(s.keys), s.mode))
+               for s in d.secrets]
+    token = d.service_account_token
+    if token is not None:  # mounted into this container only; the pod-wide automount stays off
+        volumes.append(Volume(token_volume(sidecar), token=TokenSource(token.audience, token.expiration)))
+    return volumes
+
+
+def token_volume(sidecar: str) -> str:
+    return volume_name(sidecar, "sa-token")
+
+
+def sidecar_context(template: Template, app: App, params: Any, upstream_port: int | None = None
+                    ) -> dict[str, Any]:
     """What a template's {{ expressions }} see: its parameters, `app`, and what is derived from
     its own budgets: cpu_workers (its CPU limit in whole CPUs, at least 1: Envoy's
     --concurrency), memory_bytes (its memory limit in bytes: a Go runtime's GOMEMLIMIT, the
     OpenTelemetry Collector's memory_limiter) and volume_bytes (each of its volumes' size in
     bytes: a buffer cap below its volume)."""
     context = template_context(app, params)
+    if upstream_port is not None:
+        context["upstream_port"] = upstream_port
     where = str(template.definition_file)
     d = template.definition
     try:
@@ -346,8 +436,22 @@ def config_volume(sidecar: str) -> str:
 def _probe(probe: ProbeDef | None) -> Probe | None:
     if probe is None:
         return None
-    return Probe(port=probe.port, path=probe.path, period=probe.period, timeout=probe.timeout,
-                 failures=probe.failures, initial_delay=probe.initial_delay)
+    return Probe(port=probe.port, path=probe.path, command=tuple(map(str, probe.command)), period=probe.period,
+                 timeout=probe.timeout, failures=probe.failures, initial_delay=probe.initial_delay)
+
+
+def one_shot_name(sidecar: str) -> str:
+    """The init container (Kubernetes < 1.29) and Compose service that run a sidecar's first step."""
+    return f"{sidecar}-init"
+
+
+def _check_container_names(containers: tuple[Container, ...]) -> None:
+    """A sidecar's first step runs as <name>-init: it must not take another container's name."""
+    names = {c.name for c in containers}
+    for container in containers:
+        if container.before_app_args and one_shot_name(container.name) in names:
+            raise CatalogError(f"template {container.name!r}: its first step runs as "
+                               f"{one_shot_name(container.name)!r}, the name of another container")
 
 
 def _app_env(template: Template, choice: SidecarChoice, app: App) -> list[EnvVar]:

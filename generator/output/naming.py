@@ -13,6 +13,9 @@ from generator import rules
 TOOL = "sidecar-new"
 RECORD = ".sidecar-new.yaml"  # the answers and provenance of a render, in its folder
 CONFIG_DIR = "config"  # config/<sidecar>/...: read by the containers, as their own users
+# secrets/<Secret>/<key>: the files a Compose user supplies for a Kubernetes Secret's keys; the
+# tool never writes them (no secret value passes through it).
+SECRETS_DIR = "secrets"
 # The writer's work folder inside an output folder while it updates it (see output/transaction.py);
 # a leftover one is finished or removed by the next run, and the plan skips it.
 TX = ".sidecar-new.tx"

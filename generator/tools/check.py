@@ -418,9 +418,13 @@ def lint_pod_specs(documents: list[Any]) -> Iterator[str]:
         if not pod_spec:
             continue
         kind = str(dig(document, "kind"))
+        # A plain init container (a first step, below 1.29) runs once to completion: the API
+        # refuses probes on it, so the probe rule is for native sidecars and containers only.
+        one_shot = [c for c in mappings(pod_spec.get("initContainers")) if c.get("restartPolicy") != "Always"]
         for container in [*mappings(pod_spec.get("initContainers")), *mappings(pod_spec.get("containers"))]:
-            for rule in CONTAINER_RULES.values():
-                yield from rule(f"{kind} container {container.get('name')}", container)
+            for name, rule in CONTAINER_RULES.items():
+                if not (name == "k8s-probes" and any(container is c for c in one_shot)):
+                    yield from rule(f"{kind} container {container.get('name')}", container)
         for pod_check in POD_RULES.values():
             yield from pod_check(pod_spec)
 

@@ -124,10 +124,14 @@ def _volumes_of(folder: Path, container: str) -> dict[str, tuple[str, float]]:
 def lint_ephemeral_storage(pod_spec: dict[str, Any]) -> Iterator[str]:
     """kubelet evicts a pod whose emptyDirs plus writable layers and logs pass the sum of its
     containers' ephemeral-storage limits: that sum must exceed the emptyDirs' sizeLimits."""
-    containers = [*mappings(pod_spec.get("initContainers")), *mappings(pod_spec.get("containers"))]
+    # Plain init containers run before the rest, one at a time: kubelet sums the long-running
+    # ones (native sidecars and containers). Memory-backed emptyDirs are charged to memory.
+    containers = [*(c for c in mappings(pod_spec.get("initContainers")) if c.get("restartPolicy") == "Always"),
+                  *mappings(pod_spec.get("containers"))]
     limits = [rules.quantity_value(dig(c, "resources", "limits", "ephemeral-storage")) for c in containers]
     sizes = [rules.quantity_value(mapping(v.get("emptyDir")).get("sizeLimit"))
-             for v in mappings(pod_spec.get("volumes")) if "emptyDir" in v]
+             for v in mappings(pod_spec.get("volumes"))
+             if "emptyDir" in v and mapping(v.get("emptyDir")).get("medium") != "Memory"]
     if not containers or None in limits or None in sizes or not sizes:
         return  # without a limit on every container kubelet sets no pod-level limit
     if sum(limits) <= sum(sizes):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from generator.catalog.hooks import POST_RENDER, hook_command, hook_files, post_render_hook
 from generator.catalog.lines import Report
-from generator.catalog.loader import Catalog, read_index, read_template
+from generator.catalog.loader import Catalog, chain_problems, read_index, read_template
 from generator.errors import CatalogError
 from generator.tools.scaffold import PLACEHOLDER_IMAGE
 
@@ -56,6 +56,9 @@ def lint_catalog(root: Path, source: str | None = None) -> tuple[list[str], str]
     if (root / "catalog.yaml").is_file():
         lint_unlisted(root, listed, report)
         lint_hooks(root, report)
+    for template, problem in chain_problems([t for t, _ in templates]):
+        line = next(line for t, line in templates if t is template)
+        report.add(root / "catalog.yaml", line, f"templates.{template.name}", problem)
     if templates:
         catalog = Catalog(name=name, version=version, source=source or str(root),
                           templates=tuple(t for t, _ in templates), root=root,

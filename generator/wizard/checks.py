@@ -59,6 +59,10 @@ def selection_problem(names: list[str], catalog: Catalog, app: App,
     problem = sidecars.conflict(names, catalog)
     if problem:
         return problem
+    try:
+        sidecars.fronting_order(names, catalog)
+    except SpecError as exc:
+        return exc.message
     ledger = app_ports(app)
     for name in names:
         template = catalog.get(name)
