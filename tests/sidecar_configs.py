@@ -6,6 +6,8 @@ check is the program's own notion of a valid config, taken from its source at th
   extracted by tests/data/extract_fluent_bit_keys.py), the YAML layout of
   https://docs.fluentbit.io/manual/administration/configuring-fluent-bit/yaml, and the references
   between sections (a parser named by an input exists; every output matches something).
+- git-sync 4.7.1 (configured by flags alone): the flags its README documents at that tag
+  (tests/data/git-sync-4.7.1-flags.txt; a misspelled flag is fatal to git-sync, its README says).
 - OpenTelemetry Collector 0.159.0 (core): each component's config keys (the mapstructure tags of
   its Config struct, files named below), the component types of the core distribution
   (distributions/otelcol/manifest.yaml), and what `otelcol validate` checks across the
@@ -199,4 +201,22 @@ def otel_problems(config: dict[str, Any]) -> list[str]:
         processors = [_type(p) for p in pipeline.get("processors") or []]
         if "memory_limiter" in processors and processors[0] != "memory_limiter":
             problems.append(f"service.pipelines.{name}.processors: memory_limiter must come first")
+    return problems
+
+
+# --- git-sync 4.7.1 ---------------------------------------------------------------------------
+GIT_SYNC_FLAGS = {line.strip() for line in (Path(__file__).parent / "data" / "git-sync-4.7.1-flags.txt").read_text()
+                  .splitlines() if line.startswith("--")}
+
+
+def git_sync_problems(args: list[str]) -> list[str]:
+    """git-sync's command line: documented flags only, --repo given, --one-time without a server."""
+    problems = [f"{arg}: not a flag of git-sync 4.7.1" for arg in args if arg.split("=", 1)[0] not in GIT_SYNC_FLAGS]
+    flags = {arg.split("=", 1)[0] for arg in args}
+    if "--repo" not in flags:
+        problems.append("--repo: required")
+    if "--one-time" in flags and "--http-bind" in flags:
+        problems.append("--one-time exits after one sync: its --http-bind would serve nobody")
+    if "--http-metrics" in flags and "--http-bind" not in flags:
+        problems.append("--http-metrics needs --http-bind")
     return problems

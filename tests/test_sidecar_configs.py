@@ -13,14 +13,14 @@ import yaml
 from conftest import FULL_ANSWERS, GOLDEN
 from generator.input.spec import parse_spec
 from generator.pipeline import build
-from sidecar_configs import OTEL_COMPONENTS, OTELCOL_SCHEMAS, fluent_bit_problems, otel_problems
+from sidecar_configs import OTEL_COMPONENTS, OTELCOL_SCHEMAS, fluent_bit_problems, git_sync_problems, otel_problems
 
 MiB = 1024 * 1024
 
 
-def render(catalog, sidecar: dict, version: str = "1.33") -> dict[str, bytes]:
+def render(catalog, sidecar: dict | list, version: str = "1.33") -> dict[str, bytes]:
     answers = copy.deepcopy(FULL_ANSWERS)
-    answers["sidecars"] = [sidecar]
+    answers["sidecars"] = sidecar if isinstance(sidecar, list) else [sidecar]
     answers["kubernetes"]["version"] = version
     return dict(build(parse_spec(answers, catalog), catalog))
 
@@ -140,3 +140,44 @@ def test_every_golden_config_of_these_sidecars_passes_its_check(config: str, che
     assert found, f"no golden case renders {config}"
     for path in found:
         assert check(yaml.safe_load(path.read_text())) == [], path
+
+
+GIT_SYNC = {"name": "git-sync", "params": {"repo": "https://github.com/acme/orders-config.git", "app_path": "/srv/config"}}
+
+
+def test_git_sync_runs_as_a_native_sidecar_the_app_starts_after_from_1_29(builtin_catalog) -> None:
+    files = render(builtin_catalog, [GIT_SYNC, "fluent-bit"], "1.33")
+    spec = yaml.safe_load(files["k8s/deployment.yaml"])["spec"]["template"]["spec"]
+    sync = next(c for c in spec["initContainers"] if c["name"] == "git-sync")
+    assert git_sync_problems(sync["args"]) == []
+    assert sync["restartPolicy"] == "Always" and "git-sync-init" not in str(spec)
+    # The app's containers start once this startup probe passes: "/" is 5xx until the first sync.
+    assert sync["startupProbe"]["httpGet"] == {"path": "/", "port": 8099}
+    assert "--http-bind=:8099" in sync["args"] and "--root=/git" in sync["args"]
+    mounts = {c["name"]: {m["name"]: m for m in c["volumeMounts"]} for c in spec["initContainers"] + spec["containers"]}
+    assert mounts["git-sync"]["git-sync-repo"]["mountPath"] == "/git"
+    assert mounts["orders-api"]["git-sync-repo"] == {"name": "git-sync-repo", "mountPath": "/srv/config", "readOnly": True}
+    assert mounts["git-sync"]["git-sync-tmp"]["mountPath"] == "/tmp"  # HOME of the image: git's config
+
+
+def test_below_1_29_and_in_compose_a_one_shot_sync_runs_before_the_app(builtin_catalog) -> None:
+    files = render(builtin_catalog, [GIT_SYNC], "1.28")
+    spec = yaml.safe_load(files["k8s/deployment.yaml"])["spec"]["template"]["spec"]
+    first = next(c for c in spec["initContainers"] if c["name"] == "git-sync-init")
+    assert "restartPolicy" not in first and "--one-time" in first["args"]
+    assert git_sync_problems(first["args"]) == []
+    assert [c["name"] for c in spec["containers"]] == ["orders-api", "git-sync"]
+    compose = yaml.safe_load(files["compose.yaml"])["services"]
+    assert compose["orders-api"]["depends_on"]["git-sync-init"] == {"condition": "service_completed_successfully"}
+    assert compose["git-sync-init"]["restart"] == "no" and "--one-time" in compose["git-sync-init"]["command"]
+    assert git_sync_problems(compose["git-sync"]["command"]) == []
+
+
+@pytest.mark.parametrize("args, problem", [
+    (["--repo=x", "--branch=main"], "--branch=main: not a flag of git-sync 4.7.1"),
+    (["--rev=HEAD"], "--repo: required"),
+    (["--repo=x", "--one-time", "--http-bind=:1"], "--one-time exits after one sync"),
+    (["--repo=x", "--http-metrics"], "--http-metrics needs --http-bind"),
+])
+def test_the_git_sync_check_refuses_a_seeded_defect(args: list[str], problem: str) -> None:
+    assert any(line.startswith(problem) for line in git_sync_problems(args)), git_sync_problems(args)

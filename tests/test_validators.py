@@ -107,7 +107,8 @@ CHECKOV_CASES = ["all-sidecars-1.31", "classic-sidecars-1.28", "no-sidecars-defa
                  "fluent-bit-only-1.33", "fluent-bit-only-1.28", "otel-collector-only-1.33", "otel-collector-only-1.28",
                  "real-service-1.33", "httproute-environments-1.31",
                  "tls-and-pool-1.33", "tls-and-pool-1.28", "tls-auth-chain-1.33", "tls-auth-chain-1.28",
-                 "secrets-and-telemetry-1.33", "secrets-and-telemetry-1.28"]
+                 "secrets-and-telemetry-1.33", "secrets-and-telemetry-1.28", "git-sync-only-1.33", "git-sync-only-1.28",
+                 "git-sync-and-fluent-bit-1.33", "git-sync-and-fluent-bit-1.28"]
 
 
 def kustomize_builds(folder: Path) -> dict[str, str]:
