@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install the test tools that no Python or Debian package carries: helm, for the chart tests.
+# Install the test tools pip does not bring: Debian's nginx, pgbouncer and openssl (through
+# scripts/config-checkers.sh, root), and helm, which no Python or Debian package carries.
 #
 #   bash scripts/test-tools.sh        # installs .tools/bin/helm; prints nothing else on stdout
 #
@@ -17,6 +18,8 @@ HELM_VERSION=v4.1.4
 HELM_SHA256=210d576a6dc04b7864af4b5d9a5af58860bbc03d19174ffeddbd29d01d1b59a9
 
 cd "$(dirname "$0")/.."
+# The programs the default suite loads generated sidecar configs with (tests/test_program_configs.py).
+bash scripts/config-checkers.sh
 BIN=${SIDECAR_NEW_TOOLS:-$PWD/.tools}/bin
 HELM=$BIN/helm
 
