@@ -22,7 +22,7 @@ from generator.emit.kubernetes_containers import container_spec, env_entry
 from generator.emit.targets import KubernetesTarget
 from generator.errors import RenderError
 from generator.model.chart import Chart, ChartSidecar
-from generator.model.pod import APP_DRAIN, APP_USER, SHUTDOWN
+from generator.model.pod import APP_DRAIN, SHUTDOWN
 from generator.model.symbolic import Slot, Symbol, has_marker, split
 from generator.output.fileset import FileSet
 from generator.output.naming import CHECKSUM_ANNOTATION, config_key
@@ -232,10 +232,12 @@ class _Writer:
             "serviceAccountName": Go(self.fullname),
             "automountServiceAccountToken": False,
             "enableServiceLinks": False,
-            "securityContext": {"runAsNonRoot": True, "runAsUser": APP_USER, "runAsGroup": APP_USER,
-                                "fsGroup": APP_USER, "seccompProfile": {"type": "RuntimeDefault"}},
+            "securityContext": {"runAsNonRoot": True, "runAsUser": pod.app.run_as, "runAsGroup": pod.app.group,
+                                "fsGroup": pod.app.group, "seccompProfile": {"type": "RuntimeDefault"}},
             "terminationGracePeriodSeconds": Go(f'add (include "{self.name}.drain" .) {SHUTDOWN}'),
         }
+        if pod.image_pull_secrets:  # as the base writes them (answers kubernetes.image_pull_secrets)
+            spec["imagePullSecrets"] = [{"name": name} for name in pod.image_pull_secrets]
         if chart.sidecars:
             spec[If(f"and ({native}) {_any([enabled(s.name) for s in chart.sidecars])}",
                     {"initContainers": [If(enabled(s.name), [self.sidecar(s, native=True)]) for s in chart.sidecars]})] = None

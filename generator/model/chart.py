@@ -125,7 +125,14 @@ def _check_chartable(spec: Spec, catalog: Catalog) -> None:
     """What the chart does not carry yet, refused in one line rather than charted wrong: a
     sidecar's first step (below 1.29 it needs an init container the chart's version switch
     does not make), a volume the app mounts (it would stay mounted with the sidecar disabled),
-    and a chain of fronting proxies (whose upstream depends on which ones are enabled)."""
+    and a chain of fronting proxies (whose upstream depends on which ones are enabled); and
+    the base's Ingress or HTTPRoute, autoscaler and environment overlays (a chart user sets
+    those per release with values files, which this chart does not offer yet)."""
+    for key, value in (("kubernetes.ingress", spec.ingress), ("kubernetes.autoscaling", spec.autoscaling),
+                       ("environments", spec.environments)):
+        if value:
+            raise SpecError(f"target helm: {key} is not carried by the chart yet; render it with "
+                            "--target kubernetes or compose")
     for choice in spec.sidecars:
         d = catalog.get(choice.name).definition
         if d.before_app is not None or any(v.app_path is not None for v in d.volumes):

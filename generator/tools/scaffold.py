@@ -13,7 +13,7 @@ from pathlib import Path
 import yaml
 
 from generator import rules
-from generator.errors import CatalogError, SpecError
+from generator.errors import CatalogError
 
 # Ports the new template listens on by default: the first free ones from here, so a fresh
 # template never fights an existing one (or the app's default 8080).
