@@ -74,9 +74,17 @@ def pytest_configure(config: pytest.Config) -> None:
     """The e2e suite needs engines: it runs only when -m names it. Done here rather than by
     `-m 'not e2e'` in addopts, so that another -m (`-m 'not slow'`) adds to it instead of
     replacing it and turning the e2e suite on."""
-    config.option.markexpr = without_e2e(config.option.markexpr)
+    config.option.markexpr = without_e2e(without_slow(config.option.markexpr, in_ci()))
     if not hasattr(config, "workerinput"):  # once, in the controlling process
         _compile_the_package()
+
+
+def without_slow(expression: str, ci: bool) -> str:
+    """The -m expression with the slow tests (checkov, kill loops, the fleet benchmark) left out
+    of a developer's run, so it stays near 2 minutes; CI, or an expression naming them, runs them."""
+    if ci or "slow" in expression:
+        return expression
+    return f"({expression}) and not slow" if expression else "not slow"
 
 
 def without_e2e(expression: str) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-from conftest import examples, hypothesis_profile, without_e2e
+from conftest import examples, hypothesis_profile, without_e2e, without_slow
 
 ROOT = Path(__file__).parent.parent
 
@@ -56,3 +56,11 @@ def test_ci_runs_the_readmes_test_command_with_ci_set() -> None:
     script = (ROOT / ".ci" / "run").read_text().splitlines()
     assert command in script
     assert script.index('export CI="${CI:-true}"') < script.index(command)
+
+
+@pytest.mark.parametrize("expression, ci, composed", [
+    ("", False, "not slow"), ("", True, ""), ("slow", False, "slow"),
+    ("not helm", False, "(not helm) and not slow"), ("not helm", True, "not helm"),
+])
+def test_a_developers_run_leaves_the_slow_tests_to_ci(expression: str, ci: bool, composed: str) -> None:
+    assert without_slow(expression, ci) == composed
