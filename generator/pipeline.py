@@ -8,14 +8,12 @@ from typing import Any
 from generator import __version__
 from generator.catalog.loader import Catalog
 from generator.emit.compose import emit_compose
-from generator.emit.helm import emit_helm
 from generator.emit.kubernetes import emit_kubernetes
 from generator.emit.kubernetes_overlays import emit_overlay
 from generator.emit.readme import emit_readme
 from generator.emit.targets import kubernetes_target
 from generator.output.fileset import FileSet, merge
 from generator.output.naming import RECORD, config_file, kubernetes_base
-from generator.model.chart import build_chart
 from generator.model.pod import Pod, build_pod
 from generator.input.environments import applied
 from generator.input.spec import Spec, to_answers
@@ -39,6 +37,10 @@ def render(spec: Spec, catalog: Catalog) -> tuple[Pod, FileSet]:
         parts.append(emit_kubernetes(pod, kubernetes, kubernetes_base(bool(environments))))
         parts += [emit_overlay(pod, env_pod, name, kubernetes) for name, env_pod in environments]
     if "helm" in spec.targets:
+        # Only a chart needs the chart model and its emitter (~20 ms of imports a render saves).
+        from generator.emit.helm import emit_helm
+        from generator.model.chart import build_chart
+
         parts.append(emit_helm(build_chart(spec, catalog, pod)))
     files = merge(*parts)
     return pod, merge(files, {RECORD: dump(record(spec, catalog, files)).encode()})

@@ -72,3 +72,10 @@ def test_the_probe_fails_a_command_that_fails(tmp_path: Path) -> None:
 def test_help_list_and_new_do_not_load_inject(args: list[str], tmp_path: Path) -> None:
     # inject's text splicing is for inject alone; the other commands stay as fast as before.
     assert _loaded(*args, cwd=tmp_path, heavy=("generator.inject", "generator.inject.splice")) == "[]"
+
+
+def test_a_render_without_the_helm_target_does_not_load_the_chart_code(tmp_path: Path) -> None:
+    # The chart model and emitter cost ~20 ms of imports; only `--target helm` needs them.
+    assert _loaded("new", "--no-input", "--name", "web", "--image", "team/web:1.0", "--port", "8080",
+                   "--with", "envoy", "--output", "out", cwd=tmp_path,
+                   heavy=("generator.emit.helm", "generator.model.chart")) == "[]"
